@@ -1,0 +1,39 @@
+// Conversions between the API's protos and the domain's structs. Absent
+// fields take App Runner's defaults; only the structure is checked here
+// (unknown enum values), the rules live in domain/validation.
+#ifndef SERVICEMANAGER_SERVER_API_PROTO_CONVERT_H_
+#define SERVICEMANAGER_SERVER_API_PROTO_CONVERT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "domain/arn.h"
+#include "domain/operation.h"
+#include "domain/service.h"
+#include "google/protobuf/repeated_field.h"
+#include "servicemanager/v1/service_manager.pb.h"
+
+namespace servicemanager::api {
+
+namespace v1 = ::servicemanager::v1;
+
+absl::StatusOr<domain::SourceConfiguration> FromProto(
+    const v1::SourceConfiguration& proto);
+domain::InstanceConfiguration FromProto(const v1::InstanceConfiguration& proto);
+absl::StatusOr<domain::HealthCheckConfiguration> FromProto(
+    const v1::HealthCheckConfiguration& proto);
+std::vector<domain::Tag> FromProto(
+    const google::protobuf::RepeatedPtrField<v1::Tag>& tags);
+
+void ToProto(const domain::Service& service, const domain::Partition& partition,
+             v1::Service* proto);
+void ToProto(const domain::Service& service, const domain::Partition& partition,
+             v1::ServiceSummary* proto);
+void ToProto(const domain::Operation& operation,
+             const domain::Partition& partition, v1::OperationSummary* proto);
+void ToProto(const domain::Tag& tag, v1::Tag* proto);
+
+}  // namespace servicemanager::api
+
+#endif  // SERVICEMANAGER_SERVER_API_PROTO_CONVERT_H_

@@ -1,0 +1,105 @@
+// The ServiceManager gRPC API: thin handlers on gRPC's callback API. Each one
+// converts its request, validates it, makes one store call and converts the
+// result; no rule of the lifecycle lives here. No exception leaves a handler.
+//
+// Thread-safe. The store must outlive the service.
+#ifndef SERVICEMANAGER_SERVER_API_SERVICE_MANAGER_SERVICE_H_
+#define SERVICEMANAGER_SERVER_API_SERVICE_MANAGER_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "domain/arn.h"
+#include "domain/operation.h"
+#include "servicemanager/v1/service_manager.grpc.pb.h"
+#include "store/store.h"
+
+namespace servicemanager::api {
+
+namespace v1 = ::servicemanager::v1;
+
+class ServiceManagerService final : public v1::ServiceManager::CallbackService {
+ public:
+  // `on_accepted` runs after every accepted operation (main wires it to wake
+  // the worker).
+  ServiceManagerService(store::Store& store, domain::Partition partition,
+                        std::function<void()> on_accepted);
+
+  grpc::ServerUnaryReactor* CreateService(
+      grpc::CallbackServerContext* context,
+      const v1::CreateServiceRequest* request,
+      v1::CreateServiceResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeService(
+      grpc::CallbackServerContext* context,
+      const v1::DescribeServiceRequest* request,
+      v1::DescribeServiceResponse* response) override;
+  grpc::ServerUnaryReactor* ListServices(
+      grpc::CallbackServerContext* context,
+      const v1::ListServicesRequest* request,
+      v1::ListServicesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateService(
+      grpc::CallbackServerContext* context,
+      const v1::UpdateServiceRequest* request,
+      v1::UpdateServiceResponse* response) override;
+  grpc::ServerUnaryReactor* StartDeployment(
+      grpc::CallbackServerContext* context,
+      const v1::StartDeploymentRequest* request,
+      v1::StartDeploymentResponse* response) override;
+  grpc::ServerUnaryReactor* PauseService(
+      grpc::CallbackServerContext* context,
+      const v1::PauseServiceRequest* request,
+      v1::PauseServiceResponse* response) override;
+  grpc::ServerUnaryReactor* ResumeService(
+      grpc::CallbackServerContext* context,
+      const v1::ResumeServiceRequest* request,
+      v1::ResumeServiceResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteService(
+      grpc::CallbackServerContext* context,
+      const v1::DeleteServiceRequest* request,
+      v1::DeleteServiceResponse* response) override;
+  grpc::ServerUnaryReactor* ListOperations(
+      grpc::CallbackServerContext* context,
+      const v1::ListOperationsRequest* request,
+      v1::ListOperationsResponse* response) override;
+  grpc::ServerUnaryReactor* TagResource(
+      grpc::CallbackServerContext* context,
+      const v1::TagResourceRequest* request,
+      v1::TagResourceResponse* response) override;
+  grpc::ServerUnaryReactor* UntagResource(
+      grpc::CallbackServerContext* context,
+      const v1::UntagResourceRequest* request,
+      v1::UntagResourceResponse* response) override;
+  grpc::ServerUnaryReactor* ListTagsForResource(
+      grpc::CallbackServerContext* context,
+      const v1::ListTagsForResourceRequest* request,
+      v1::ListTagsForResourceResponse* response) override;
+  grpc::ServerUnaryReactor* NotifySourceVersion(
+      grpc::CallbackServerContext* context,
+      const v1::NotifySourceVersionRequest* request,
+      v1::NotifySourceVersionResponse* response) override;
+
+ private:
+  absl::Status Create(const v1::CreateServiceRequest& request,
+                      v1::CreateServiceResponse& response);
+  absl::Status Update(const v1::UpdateServiceRequest& request,
+                      v1::UpdateServiceResponse& response);
+  // Pause, resume, delete and deployment: the accepted operation's id, and
+  // the service as it now stands where the response has one.
+  template <typename Response>
+  absl::Status Start(absl::string_view service_arn, domain::OperationType type,
+                     Response& response);
+  absl::StatusOr<domain::ServiceRef> Resolve(absl::string_view arn,
+                                             absl::string_view field) const;
+
+  store::Store& store_;
+  const domain::Partition partition_;
+  const std::function<void()> on_accepted_;
+};
+
+}  // namespace servicemanager::api
+
+#endif  // SERVICEMANAGER_SERVER_API_SERVICE_MANAGER_SERVICE_H_

@@ -1,0 +1,40 @@
+// App Runner resource names: parsing and formatting. Pure functions.
+#ifndef SERVICEMANAGER_SERVER_DOMAIN_ARN_H_
+#define SERVICEMANAGER_SERVER_DOMAIN_ARN_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace servicemanager::domain {
+
+// Where this server's resources live; from server flags.
+struct Partition {
+  std::string region;      // e.g. us-east-1
+  std::string account_id;  // 12 digits
+};
+
+// "arn:aws:apprunner:REGION:ACCOUNT:service/NAME/ID".
+std::string ServiceArn(const Partition& partition, absl::string_view name,
+                       absl::string_view id);
+
+struct ServiceRef {
+  std::string name;
+  std::string id;
+};
+
+// Parses `arn`, given in request field `field`:
+// - INVALID_ARGUMENT (naming `field`) if it is empty, longer than 1011
+//   characters or does not match App Runner's ARN pattern
+//   arn:aws(-\w+)*:[a-z0-9-.]{0,63}:[a-z0-9-.]{0,63}:[0-9]{12}:(\w|/|-){1,1011};
+// - NOT_FOUND if it is a well-formed ARN but not of a service in `partition`
+//   (another region, account or resource type), since no such service exists
+//   here.
+absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
+                                           absl::string_view arn,
+                                           absl::string_view field);
+
+}  // namespace servicemanager::domain
+
+#endif  // SERVICEMANAGER_SERVER_DOMAIN_ARN_H_

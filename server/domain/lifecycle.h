@@ -1,0 +1,41 @@
+// The service state machine: which operation may start from which status, and
+// where each operation leaves the service when it ends. Pure functions.
+//
+// A service runs at most one operation at a time: while it is
+// OPERATION_IN_PROGRESS every mutating call is refused.
+#ifndef SERVICEMANAGER_SERVER_DOMAIN_LIFECYCLE_H_
+#define SERVICEMANAGER_SERVER_DOMAIN_LIFECYCLE_H_
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "domain/operation.h"
+#include "domain/service.h"
+
+namespace servicemanager::domain {
+
+// What an accepted operation will do to its service.
+struct Transition {
+  // The status the service shows when the operation succeeds.
+  ServiceStatus on_success;
+  // The status the service goes back to (or ends in) when it fails.
+  ServiceStatus on_failure;
+  // The operation's final status when it fails: FAILED where nothing can be
+  // rolled back (create, delete), ROLLBACK_SUCCEEDED otherwise.
+  OperationStatus failure_status;
+};
+
+// The transition of `type` started on a service in `current`, or
+// FAILED_PRECONDITION naming the status when App Runner refuses it there.
+// CREATE_SERVICE has no current status; use StartCreate().
+absl::StatusOr<Transition> Start(OperationType type, ServiceStatus current);
+
+// The transition of a new service's first deployment.
+Transition StartCreate();
+
+// Whether tags may change on a service in `current`: OK in every status but
+// OPERATION_IN_PROGRESS and DELETED (FAILED_PRECONDITION).
+absl::Status CheckCanTag(ServiceStatus current);
+
+}  // namespace servicemanager::domain
+
+#endif  // SERVICEMANAGER_SERVER_DOMAIN_LIFECYCLE_H_

@@ -1,0 +1,51 @@
+// Input rules, App Runner's where it has them. Each failure is
+// INVALID_ARGUMENT and its message starts with the request field it names.
+// Pure functions.
+#ifndef SERVICEMANAGER_SERVER_DOMAIN_VALIDATION_H_
+#define SERVICEMANAGER_SERVER_DOMAIN_VALIDATION_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "domain/service.h"
+
+namespace servicemanager::domain {
+
+inline constexpr int kMaxTagsPerResource = 50;
+inline constexpr int kDefaultPageSize = 20;
+inline constexpr int kMaxPageSize = 100;
+
+// 4-40 characters: [A-Za-z0-9][A-Za-z0-9-_]{3,39}.
+absl::Status ValidateServiceName(absl::string_view name);
+
+// 1-1024 characters with no white space or control characters.
+absl::Status ValidateImageIdentifier(absl::string_view identifier,
+                                     absl::string_view field);
+
+// Checks every part and rewrites cpu and memory in their canonical number
+// form ("1 vCPU" -> "1024", "2 GB" -> "2048"). `field` prefixes messages.
+absl::Status ValidateSourceConfiguration(const SourceConfiguration& source,
+                                         absl::string_view field);
+absl::Status CanonicalizeInstanceConfiguration(InstanceConfiguration& instance,
+                                               absl::string_view field);
+absl::Status ValidateHealthCheckConfiguration(
+    const HealthCheckConfiguration& health, absl::string_view field);
+
+// Keys 1-128 characters, not starting with "aws:", unique; values 0-256
+// characters; at most kMaxTagsPerResource.
+absl::Status ValidateTags(const std::vector<Tag>& tags,
+                          absl::string_view field);
+absl::Status ValidateTagKeys(const std::vector<std::string>& keys,
+                             absl::string_view field);
+
+// max_results: absent means kDefaultPageSize; otherwise 1-kMaxPageSize.
+absl::StatusOr<int> PageSize(std::optional<int32_t> max_results);
+
+}  // namespace servicemanager::domain
+
+#endif  // SERVICEMANAGER_SERVER_DOMAIN_VALIDATION_H_

@@ -1,0 +1,33 @@
+// Versioned schema migrations, embedded in the binary from migrations/.
+#ifndef SERVICEMANAGER_SERVER_STORE_MIGRATOR_H_
+#define SERVICEMANAGER_SERVER_STORE_MIGRATOR_H_
+
+#include <string>
+#include <vector>
+
+#include "SQLiteCpp/Database.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace servicemanager::store {
+
+struct Migration {
+  int version;       // NNNN of the file name.
+  std::string name;  // The file name.
+  std::string sql;
+};
+
+// migrations/*.up.sql in version order.
+const std::vector<Migration>& EmbeddedMigrations();
+
+// Brings `db` to the newest of `migrations`: each one that is missing runs,
+// with its schema_migrations row (version, name, checksum, applied_at), in
+// one IMMEDIATE transaction. FAILED_PRECONDITION, changing nothing, if the
+// database has a version this binary does not know (a newer schema) or a
+// migration whose checksum differs from the binary's.
+absl::Status Migrate(SQLite::Database& db,
+                     const std::vector<Migration>& migrations, absl::Time now);
+
+}  // namespace servicemanager::store
+
+#endif  // SERVICEMANAGER_SERVER_STORE_MIGRATOR_H_

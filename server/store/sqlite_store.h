@@ -1,0 +1,102 @@
+// The Store on SQLite, in WAL mode with foreign keys on.
+//
+// Writes go through one connection, one transaction at a time (a mutex
+// serializes them: SQLite has one writer anyway, and this keeps lock waits out
+// of the database). Reads use a small pool of their own connections, so they
+// never wait behind a write. Every connection keeps its prepared statements.
+// Thread-safe. The clock and id generator must outlive the store.
+#ifndef SERVICEMANAGER_SERVER_STORE_SQLITE_STORE_H_
+#define SERVICEMANAGER_SERVER_STORE_SQLITE_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/id_generator.h"
+#include "store/store.h"
+
+namespace servicemanager::store {
+
+class Connection;
+
+struct SqliteOptions {
+  std::string path;  // The database file; created if missing.
+  // "<label>.<url_suffix>" is a new service's URL, e.g.
+  // "us-east-1.servicemanager.local".
+  std::string url_suffix;
+  // FULL survives power loss; NORMAL (WAL) survives a process crash.
+  bool synchronous_full = true;
+  int read_connections = 4;
+  int busy_timeout_ms = 5000;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens the database, sets its PRAGMAs and applies the embedded migrations.
+  // FAILED_PRECONDITION for a newer schema; UNAVAILABLE if it cannot open.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
+      const SqliteOptions& options, common::Clock& clock,
+      common::IdGenerator& ids);
+
+  ~SqliteStore() override;
+
+  absl::StatusOr<Accepted> CreateService(const NewService& service) override;
+  absl::StatusOr<domain::Service> GetService(
+      const domain::ServiceRef& service) override;
+  absl::StatusOr<Page<domain::Service>> ListServices(
+      int page_size, absl::string_view page_token) override;
+  absl::StatusOr<Accepted> StartOperation(
+      const domain::ServiceRef& service, domain::OperationType type,
+      const domain::ConfigUpdate& update) override;
+  absl::StatusOr<SourceVersionRecorded> RecordSourceVersion(
+      const domain::ServiceRef& service,
+      absl::string_view image_identifier) override;
+  absl::StatusOr<Page<domain::Operation>> ListOperations(
+      const domain::ServiceRef& service, int page_size,
+      absl::string_view page_token) override;
+  absl::Status TagService(const domain::ServiceRef& service,
+                          const std::vector<domain::Tag>& tags) override;
+  absl::Status UntagService(const domain::ServiceRef& service,
+                            const std::vector<std::string>& keys) override;
+  absl::StatusOr<std::vector<domain::Tag>> ListTags(
+      const domain::ServiceRef& service) override;
+  absl::StatusOr<std::vector<Work>> TakeDueOperations(
+      absl::Time now, absl::Duration compute_time, int limit) override;
+  absl::Status FinishOperation(absl::string_view operation_id, bool succeeded,
+                               absl::string_view error,
+                               absl::Time now) override;
+  absl::StatusOr<int> RecoverOperations(absl::Time latest_due) override;
+  absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
+
+ private:
+  // Lends a read connection for the lifetime of the lease.
+  class ReadLease;
+
+  SqliteStore(const SqliteOptions& options, common::Clock& clock,
+              common::IdGenerator& ids, std::unique_ptr<Connection> writer,
+              std::vector<std::unique_ptr<Connection>> readers);
+
+  ReadLease Read();
+
+  const SqliteOptions options_;
+  common::Clock& clock_;
+  common::IdGenerator& ids_;
+
+  absl::Mutex write_mu_;
+  std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);
+
+  absl::Mutex read_mu_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_
+      ABSL_GUARDED_BY(read_mu_);
+};
+
+}  // namespace servicemanager::store
+
+#endif  // SERVICEMANAGER_SERVER_STORE_SQLITE_STORE_H_

@@ -1,0 +1,140 @@
+#include "worker/operation_worker.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace servicemanager::worker {
+namespace {
+
+using domain::OperationType;
+
+absl::Status RunCompute(runtime::Runtime& runtime, const store::Work& work) {
+  const domain::Operation& op = work.operation;
+  switch (op.type) {
+    case OperationType::kCreateService:
+    case OperationType::kUpdateService:
+    case OperationType::kStartDeployment:
+    case OperationType::kResumeService:
+      if (!work.config || !work.image) {
+        return absl::InternalError(
+            "the operation has no configuration or image to deploy");
+      }
+      return runtime.Deploy({op.service_id, *work.image, *work.config});
+    case OperationType::kPauseService:
+      return runtime.Stop(op.service_id);
+    case OperationType::kDeleteService:
+      return runtime.Remove(op.service_id);
+  }
+  return absl::InternalError("unknown operation type");
+}
+
+}  // namespace
+
+OperationWorker::OperationWorker(store::Store& store, runtime::Runtime& runtime,
+                                 common::Clock& clock, WorkerOptions options)
+    : store_(store), runtime_(runtime), clock_(clock), options_(options) {}
+
+OperationWorker::~OperationWorker() { Stop(); }
+
+absl::StatusOr<int> OperationWorker::RunOnce() {
+  ASSIGN_OR_RETURN(std::vector<store::Work> due,
+                   store_.TakeDueOperations(clock_.Now(), options_.compute_time,
+                                            options_.batch_size));
+  int finished = 0;
+  for (const store::Work& work : due) {
+    const absl::Status compute = RunCompute(runtime_, work);
+    RETURN_IF_ERROR(store_.FinishOperation(work.operation.id, compute.ok(),
+                                           compute.message(), clock_.Now()));
+    ++finished;
+    common::Log(
+        compute.ok() ? common::LogLevel::kInfo : common::LogLevel::kWarning,
+        absl::StrCat("operation ", work.operation.id, " ",
+                     domain::ToString(work.operation.type), " of service ",
+                     work.operation.service_id, ": ",
+                     compute.ok()
+                         ? "SUCCEEDED"
+                         : absl::StrCat("failed: ", compute.message())));
+  }
+  return finished;
+}
+
+void OperationWorker::Start() {
+  absl::StatusOr<int> open =
+      store_.RecoverOperations(clock_.Now() + options_.compute_time);
+  if (open.ok() && *open > 0) {
+    common::Log(
+        common::LogLevel::kInfo,
+        absl::StrCat("worker: resuming ", *open, " unfinished operations"));
+  } else if (!open.ok()) {
+    common::Log(common::LogLevel::kError,
+                absl::StrCat("worker: cannot recover operations: ",
+                             open.status().ToString()));
+  }
+  absl::MutexLock lock(&mu_);
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void OperationWorker::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void OperationWorker::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
+void OperationWorker::Loop() {
+  absl::Duration backoff = absl::Milliseconds(50);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) {
+        return;
+      }
+      woken_ = false;
+    }
+    absl::Duration wait = absl::Hours(1);
+    absl::StatusOr<int> finished = RunOnce();
+    if (!finished.ok()) {
+      common::Log(
+          common::LogLevel::kError,
+          absl::StrCat("worker: ", finished.status().ToString(),
+                       "; retrying in ", absl::FormatDuration(backoff)));
+      wait = backoff;
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+    } else {
+      backoff = absl::Milliseconds(50);
+      if (*finished == options_.batch_size) {
+        continue;  // More may be due.
+      }
+      absl::StatusOr<std::optional<absl::Time>> next = store_.NextDueTime();
+      if (!next.ok()) {
+        wait = backoff;
+      } else if (next->has_value()) {
+        wait = std::clamp(**next - clock_.Now(), absl::ZeroDuration(), wait);
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(this, &OperationWorker::Woken), wait);
+  }
+}
+
+}  // namespace servicemanager::worker

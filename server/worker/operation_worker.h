@@ -1,0 +1,78 @@
+// Finishes accepted operations in the background. For each due operation it
+// calls the runtime (outside any transaction), then commits the result in one
+// transaction through Store::FinishOperation.
+//
+// Operations wait in the store, indexed by due time: the worker sleeps until
+// the earliest is due or Wake() is called, so pending operations cost nothing
+// while they wait. A store error leaves the operation due; the loop retries
+// with backoff and never reports an operation done unless its commit
+// succeeded.
+//
+// Thread-safe. The store, runtime and clock must outlive the worker.
+#ifndef SERVICEMANAGER_SERVER_WORKER_OPERATION_WORKER_H_
+#define SERVICEMANAGER_SERVER_WORKER_OPERATION_WORKER_H_
+
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+
+namespace servicemanager::worker {
+
+struct WorkerOptions {
+  // How long the simulated compute step of an operation takes: an operation
+  // stays IN_PROGRESS this long before the worker finishes it.
+  absl::Duration compute_time = absl::Milliseconds(200);
+  // Operations taken from the store per transaction.
+  int batch_size = 64;
+};
+
+class OperationWorker {
+ public:
+  OperationWorker(store::Store& store, runtime::Runtime& runtime,
+                  common::Clock& clock, WorkerOptions options);
+  ~OperationWorker();  // Stops the thread if it runs.
+
+  OperationWorker(const OperationWorker&) = delete;
+  OperationWorker& operator=(const OperationWorker&) = delete;
+
+  // Starts due operations and finishes those whose compute time has passed,
+  // at the clock's now. Returns how many it finished, or the store's error.
+  // Tests call it directly with a fake clock.
+  absl::StatusOr<int> RunOnce();
+
+  // Runs RunOnce in a thread until Stop(). First, operations left unfinished
+  // by a previous process are made due within one compute time. The operation
+  // being finished when Stop() is called is committed or left for the next
+  // start, never half written.
+  void Start();
+  void Stop();
+
+  // Tells the thread that an operation was accepted.
+  void Wake();
+
+ private:
+  void Loop();
+  bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return woken_ || stopping_;
+  }
+
+  store::Store& store_;
+  runtime::Runtime& runtime_;
+  common::Clock& clock_;
+  const WorkerOptions options_;
+
+  mutable absl::Mutex mu_;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace servicemanager::worker
+
+#endif  // SERVICEMANAGER_SERVER_WORKER_OPERATION_WORKER_H_
