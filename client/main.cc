@@ -1,0 +1,68 @@
+// smctl: the command-line client of ServiceManager, used like the AWS CLI's
+// "aws apprunner" commands. Exits 0 on success, 1 when the call fails and 2 on
+// a usage error.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/algorithm/container.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/time.h"
+#include "client/commands.h"
+#include "client/output.h"
+#include "client/service_manager_client.h"
+
+namespace {
+
+constexpr int kApiErrorExitCode = 1;
+constexpr int kUsageErrorExitCode = 2;
+
+// Accepts a number greater than zero.
+std::string CheckPositive(std::string& text) {
+  double value;
+  if (absl::SimpleAtod(text, &value) && value > 0) return "";
+  return "must be a number greater than 0";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace client = servicemanager::client;
+
+  CLI::App app("Manages the services of a ServiceManager server.", "smctl");
+  app.require_subcommand(1);
+  std::string endpoint = "127.0.0.1:50051";
+  app.add_option("--endpoint", endpoint, "The server, as HOST:PORT.")
+      ->type_name("HOST:PORT")
+      ->envname("SERVICEMANAGER_ENDPOINT")
+      ->capture_default_str();
+  double timeout_seconds = 30;
+  app.add_option("--timeout", timeout_seconds,
+                 "How long to wait for the server's answer, in seconds.")
+      ->type_name("SECONDS")
+      ->check(CLI::Validator(CheckPositive, "POSITIVE"))
+      ->capture_default_str();
+  const std::vector<client::Command> commands = client::AddCommands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == EXIT_SUCCESS ? EXIT_SUCCESS : kUsageErrorExitCode;
+  }
+
+  // parse() succeeded, so exactly one subcommand was given.
+  const auto command = absl::c_find_if(
+      commands,
+      [](const client::Command& candidate) { return candidate.app->parsed(); });
+  const client::ServiceManagerClient service_manager(
+      client::MakeChannel(endpoint), absl::Seconds(timeout_seconds));
+  if (absl::Status status = command->run(service_manager, std::cout);
+      !status.ok()) {
+    std::cerr << client::ApiErrorLine(command->operation, status) << "\n";
+    return kApiErrorExitCode;
+  }
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,194 @@
+#include "client/service_manager_client.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/status.h"
+#include "servicemanager/v1/service_manager.grpc.pb.h"
+
+namespace servicemanager::client {
+namespace {
+
+absl::StatusCode ToAbslCode(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return absl::StatusCode::kOk;
+    case grpc::StatusCode::CANCELLED:
+      return absl::StatusCode::kCancelled;
+    case grpc::StatusCode::UNKNOWN:
+      return absl::StatusCode::kUnknown;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return absl::StatusCode::kInvalidArgument;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::StatusCode::kDeadlineExceeded;
+    case grpc::StatusCode::NOT_FOUND:
+      return absl::StatusCode::kNotFound;
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return absl::StatusCode::kAlreadyExists;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return absl::StatusCode::kPermissionDenied;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return absl::StatusCode::kUnauthenticated;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return absl::StatusCode::kResourceExhausted;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return absl::StatusCode::kFailedPrecondition;
+    case grpc::StatusCode::ABORTED:
+      return absl::StatusCode::kAborted;
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return absl::StatusCode::kOutOfRange;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return absl::StatusCode::kUnimplemented;
+    case grpc::StatusCode::INTERNAL:
+      return absl::StatusCode::kInternal;
+    case grpc::StatusCode::UNAVAILABLE:
+      return absl::StatusCode::kUnavailable;
+    case grpc::StatusCode::DATA_LOSS:
+      return absl::StatusCode::kDataLoss;
+    case grpc::StatusCode::DO_NOT_USE:
+      return absl::StatusCode::kUnknown;
+  }
+  return absl::StatusCode::kUnknown;
+}
+
+// The status of a failed RPC, with the exception name from the trailing
+// metadata as payload.
+absl::Status FromGrpcStatus(const grpc::Status& status,
+                            const grpc::ClientContext& context) {
+  absl::Status result(ToAbslCode(status.error_code()), status.error_message());
+  const auto& trailers = context.GetServerTrailingMetadata();
+  if (auto it = trailers.find(kErrorTypeKey); it != trailers.end()) {
+    result.SetPayload(
+        kErrorTypeKey,
+        absl::Cord(absl::string_view(it->second.data(), it->second.size())));
+  }
+  return result;
+}
+
+template <typename Request, typename Response>
+using StubMethod = grpc::Status (v1::ServiceManager::Stub::*)(
+    grpc::ClientContext*, const Request&, Response*);
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> Call(v1::ServiceManager::Stub& stub,
+                              StubMethod<Request, Response> method,
+                              const Request& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  Response response;
+  grpc::Status status = (stub.*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status, context);
+  return response;
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& endpoint) {
+  return grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+}
+
+std::string ErrorType(const absl::Status& status) {
+  if (auto payload = status.GetPayload(kErrorTypeKey); payload.has_value()) {
+    return std::string(*payload);
+  }
+  return "";
+}
+
+ServiceManagerClient::ServiceManagerClient(
+    std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+    : stub_(v1::ServiceManager::NewStub(std::move(channel))),
+      timeout_(timeout) {}
+
+absl::StatusOr<v1::CreateServiceResponse> ServiceManagerClient::CreateService(
+    const v1::CreateServiceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::CreateService, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::DescribeServiceResponse>
+ServiceManagerClient::DescribeService(
+    const v1::DescribeServiceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::DescribeService, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::ListServicesResponse> ServiceManagerClient::ListServices(
+    const v1::ListServicesRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::ListServices, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::UpdateServiceResponse> ServiceManagerClient::UpdateService(
+    const v1::UpdateServiceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::UpdateService, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::StartDeploymentResponse>
+ServiceManagerClient::StartDeployment(
+    const v1::StartDeploymentRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::StartDeployment, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::PauseServiceResponse> ServiceManagerClient::PauseService(
+    const v1::PauseServiceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::PauseService, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::ResumeServiceResponse> ServiceManagerClient::ResumeService(
+    const v1::ResumeServiceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::ResumeService, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::DeleteServiceResponse> ServiceManagerClient::DeleteService(
+    const v1::DeleteServiceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::DeleteService, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::ListOperationsResponse> ServiceManagerClient::ListOperations(
+    const v1::ListOperationsRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::ListOperations, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::TagResourceResponse> ServiceManagerClient::TagResource(
+    const v1::TagResourceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::TagResource, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::UntagResourceResponse> ServiceManagerClient::UntagResource(
+    const v1::UntagResourceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::UntagResource, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::ListTagsForResourceResponse>
+ServiceManagerClient::ListTagsForResource(
+    const v1::ListTagsForResourceRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::ListTagsForResource, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::NotifySourceVersionResponse>
+ServiceManagerClient::NotifySourceVersion(
+    const v1::NotifySourceVersionRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::NotifySourceVersion, request,
+              timeout_);
+}
+
+}  // namespace servicemanager::client

@@ -1,0 +1,75 @@
+// A synchronous client of the ServiceManager gRPC service, returning the
+// result of each call as absl::StatusOr.
+#ifndef SERVICEMANAGER_CLIENT_SERVICE_MANAGER_CLIENT_H_
+#define SERVICEMANAGER_CLIENT_SERVICE_MANAGER_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "servicemanager/v1/service_manager.grpc.pb.h"
+
+namespace servicemanager::client {
+
+// The trailing metadata key in which the server sends App Runner's exception
+// name (e.g. "InvalidStateException"), and the type URL of the absl::Status
+// payload in which ServiceManagerClient passes it on.
+inline constexpr char kErrorTypeKey[] = "x-amzn-errortype";
+
+// A channel to `endpoint` ("host:port") without transport security.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& endpoint);
+
+// The App Runner exception name carried by a status that
+// ServiceManagerClient returned, or "" if there is none (as for a server that
+// could not be reached or did not answer in time).
+std::string ErrorType(const absl::Status& status);
+
+// Calls the ServiceManager service over one channel, one blocking RPC per
+// method, each with its own deadline of `timeout` from the start of the call.
+// A failed RPC becomes an absl::Status with the gRPC code and message and,
+// when the server sent one, the exception name as the kErrorTypeKey payload.
+//
+// Thread-safe: the methods may be called concurrently.
+class ServiceManagerClient {
+ public:
+  ServiceManagerClient(std::shared_ptr<grpc::Channel> channel,
+                       absl::Duration timeout);
+
+  absl::StatusOr<v1::CreateServiceResponse> CreateService(
+      const v1::CreateServiceRequest& request) const;
+  absl::StatusOr<v1::DescribeServiceResponse> DescribeService(
+      const v1::DescribeServiceRequest& request) const;
+  absl::StatusOr<v1::ListServicesResponse> ListServices(
+      const v1::ListServicesRequest& request) const;
+  absl::StatusOr<v1::UpdateServiceResponse> UpdateService(
+      const v1::UpdateServiceRequest& request) const;
+  absl::StatusOr<v1::StartDeploymentResponse> StartDeployment(
+      const v1::StartDeploymentRequest& request) const;
+  absl::StatusOr<v1::PauseServiceResponse> PauseService(
+      const v1::PauseServiceRequest& request) const;
+  absl::StatusOr<v1::ResumeServiceResponse> ResumeService(
+      const v1::ResumeServiceRequest& request) const;
+  absl::StatusOr<v1::DeleteServiceResponse> DeleteService(
+      const v1::DeleteServiceRequest& request) const;
+  absl::StatusOr<v1::ListOperationsResponse> ListOperations(
+      const v1::ListOperationsRequest& request) const;
+  absl::StatusOr<v1::TagResourceResponse> TagResource(
+      const v1::TagResourceRequest& request) const;
+  absl::StatusOr<v1::UntagResourceResponse> UntagResource(
+      const v1::UntagResourceRequest& request) const;
+  absl::StatusOr<v1::ListTagsForResourceResponse> ListTagsForResource(
+      const v1::ListTagsForResourceRequest& request) const;
+  absl::StatusOr<v1::NotifySourceVersionResponse> NotifySourceVersion(
+      const v1::NotifySourceVersionRequest& request) const;
+
+ private:
+  std::unique_ptr<v1::ServiceManager::Stub> stub_;
+  absl::Duration timeout_;
+};
+
+}  // namespace servicemanager::client
+
+#endif  // SERVICEMANAGER_CLIENT_SERVICE_MANAGER_CLIENT_H_

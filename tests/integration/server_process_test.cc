@@ -1,0 +1,285 @@
+// The real servicemanager binary: started on 127.0.0.1 with an ephemeral
+// port, killed with SIGKILL while operations are pending, and restarted on
+// the same data directory. Also drives it with the real smctl binary.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "servicemanager/v1/service_manager.grpc.pb.h"
+
+extern char** environ;
+
+namespace {
+
+namespace v1 = ::servicemanager::v1;
+using Clock = std::chrono::steady_clock;
+
+// Polls `done` until it holds or `timeout` passes; returns whether it held.
+bool WaitFor(const std::function<bool()>& done,
+             std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs a program with stdout and stderr sent to files; returns its pid.
+pid_t Spawn(const std::vector<std::string>& argv,
+            const std::filesystem::path& out,
+            const std::filesystem::path& err) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) {
+    args.push_back(const_cast<char*>(arg.c_str()));
+  }
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(),
+                       environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+class ServerProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           absl::StrCat("sm-process-test-", getpid(), "-", counter_++);
+    std::filesystem::create_directories(dir_);
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Starts the server and waits for its ready line.
+  void StartServer(int worker_delay_ms) {
+    const std::filesystem::path log =
+        dir_ / absl::StrCat("server-", ++runs_, ".log");
+    pid_ = Spawn({SM_SERVER_BINARY, "--listen", "127.0.0.1:0", "--data-dir",
+                  (dir_ / "data").string(), "--worker-delay-ms",
+                  std::to_string(worker_delay_ms)},
+                 dir_ / "server.out", log);
+    ASSERT_GT(pid_, 0);
+    std::smatch match;
+    const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
+    std::string text;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          text = ReadFile(log);
+          return std::regex_search(text, match, ready);
+        },
+        std::chrono::seconds(20)))
+        << text;
+    endpoint_ = absl::StrCat("127.0.0.1:", match[1].str());
+    stub_ = v1::ServiceManager::NewStub(
+        grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials()));
+  }
+
+  void KillServer() {
+    ASSERT_EQ(kill(pid_, SIGKILL), 0);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    pid_ = -1;
+  }
+
+  v1::Service Describe(const std::string& arn) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    v1::DescribeServiceRequest request;
+    request.set_service_arn(arn);
+    v1::DescribeServiceResponse response;
+    grpc::Status status = stub_->DescribeService(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.service();
+  }
+
+  bool AllIn(const std::vector<std::string>& arns, v1::ServiceStatus status) {
+    for (const std::string& arn : arns) {
+      if (Describe(arn).status() != status) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  struct Run {
+    int exit_code;
+    std::string out;
+    std::string err;
+  };
+
+  // Runs smctl against the server and waits for it.
+  Run Smctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {SM_SMCTL_BINARY, "--endpoint", endpoint_});
+    const std::filesystem::path out = dir_ / "smctl.out";
+    const std::filesystem::path err = dir_ / "smctl.err";
+    pid_t pid = Spawn(args, out, err);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out),
+            ReadFile(err)};
+  }
+
+  template <typename Message>
+  Message Parse(const std::string& json) {
+    Message message;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(json, &message).ok())
+        << json;
+    return message;
+  }
+
+  static inline int counter_ = 0;
+  int runs_ = 0;
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+  std::string endpoint_;
+  std::unique_ptr<v1::ServiceManager::Stub> stub_;
+};
+
+TEST_F(ServerProcessTest, SigkillWithPendingOperationsThenRestartFinishesThem) {
+  StartServer(/*worker_delay_ms=*/300);
+  std::vector<std::string> arns;
+  for (int i = 0; i < 5; ++i) {
+    grpc::ClientContext context;
+    v1::CreateServiceRequest request;
+    request.set_service_name(absl::StrCat("durable-", i));
+    request.mutable_source_configuration()
+        ->mutable_image_repository()
+        ->set_image_identifier("public.ecr.aws/hello/web:1");
+    v1::CreateServiceResponse response;
+    ASSERT_TRUE(stub_->CreateService(&context, request, &response).ok());
+    arns.push_back(response.service().service_arn());
+  }
+  ASSERT_TRUE(WaitFor([&] { return AllIn(arns, v1::RUNNING); },
+                      std::chrono::seconds(20)));
+
+  // Pauses are acknowledged, then the process dies before finishing them.
+  KillServer();
+  StartServer(/*worker_delay_ms=*/60000);
+  std::vector<std::string> operation_ids;
+  for (const std::string& arn : arns) {
+    grpc::ClientContext context;
+    v1::PauseServiceRequest request;
+    request.set_service_arn(arn);
+    v1::PauseServiceResponse response;
+    ASSERT_TRUE(stub_->PauseService(&context, request, &response).ok());
+    operation_ids.push_back(response.operation_id());
+  }
+  KillServer();
+
+  // The restart finishes them, with its own compute time.
+  StartServer(/*worker_delay_ms=*/100);
+  ASSERT_TRUE(WaitFor([&] { return AllIn(arns, v1::PAUSED); },
+                      std::chrono::seconds(20)));
+  for (size_t i = 0; i < arns.size(); ++i) {
+    grpc::ClientContext context;
+    v1::ListOperationsRequest request;
+    request.set_service_arn(arns[i]);
+    v1::ListOperationsResponse response;
+    ASSERT_TRUE(stub_->ListOperations(&context, request, &response).ok());
+    ASSERT_GE(response.operation_summary_list_size(), 2);
+    const v1::OperationSummary& pause = response.operation_summary_list(0);
+    EXPECT_EQ(pause.id(), operation_ids[i]);
+    EXPECT_EQ(pause.type(), v1::PAUSE_SERVICE);
+    EXPECT_EQ(pause.status(), v1::SUCCEEDED);
+  }
+}
+
+TEST_F(ServerProcessTest, SmctlWalkthrough) {
+  StartServer(/*worker_delay_ms=*/50);
+  Run created = Smctl(
+      {"create-service", "--service-name", "hello-web",
+       "--source-configuration",
+       R"({"image_repository":{"image_identifier":"public.ecr.aws/nginx/nginx:latest","image_repository_type":"ECR_PUBLIC"}})",
+       "--instance-configuration", R"({"cpu":"1 vCPU","memory":"2 GB"})",
+       "--tags", "Key=team,Value=web"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto create = Parse<v1::CreateServiceResponse>(created.out);
+  EXPECT_EQ(create.service().status(), v1::OPERATION_IN_PROGRESS);
+  EXPECT_EQ(create.service().instance_configuration().cpu(), "1024");
+  const std::string arn = create.service().service_arn();
+  ASSERT_TRUE(WaitFor([&] { return AllIn({arn}, v1::RUNNING); },
+                      std::chrono::seconds(10)));
+
+  Run paused = Smctl({"pause-service", "--service-arn", arn});
+  ASSERT_EQ(paused.exit_code, 0) << paused.err;
+  EXPECT_EQ(Parse<v1::PauseServiceResponse>(paused.out).service().status(),
+            v1::OPERATION_IN_PROGRESS);
+  ASSERT_TRUE(WaitFor([&] { return AllIn({arn}, v1::PAUSED); },
+                      std::chrono::seconds(10)));
+
+  Run again = Smctl({"pause-service", "--service-arn", arn});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err,
+              ::testing::HasSubstr("An error occurred (InvalidStateException) "
+                                   "when calling the PauseService operation"));
+
+  Run ops = Smctl({"list-operations", "--service-arn", arn});
+  ASSERT_EQ(ops.exit_code, 0) << ops.err;
+  auto listed = Parse<v1::ListOperationsResponse>(ops.out);
+  ASSERT_EQ(listed.operation_summary_list_size(), 2);
+  EXPECT_EQ(listed.operation_summary_list(0).type(), v1::PAUSE_SERVICE);
+
+  ASSERT_EQ(Smctl({"resume-service", "--service-arn", arn}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return AllIn({arn}, v1::RUNNING); },
+                      std::chrono::seconds(10)));
+  Run described = Smctl({"describe-service", "--service-arn", arn});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_EQ(
+      Parse<v1::DescribeServiceResponse>(described.out).service().service_url(),
+      create.service().service_url());
+
+  ASSERT_EQ(Smctl({"delete-service", "--service-arn", arn}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return AllIn({arn}, v1::DELETED); },
+                      std::chrono::seconds(10)));
+  Run list = Smctl({"list-services"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(
+      Parse<v1::ListServicesResponse>(list.out).service_summary_list_size(), 0);
+  EXPECT_EQ(Smctl({"pause-service"}).exit_code, 2) << "usage error";
+}
+
+}  // namespace
