@@ -914,7 +914,19 @@ absl::Status SqliteStore::FinishOperation(absl::string_view operation_id,
         old_configs->exec();
       }
     } else if (!succeeded && prior_config && target_config) {
-      // A failed update goes back to the configuration it replaced.
+      // A failed update goes back to the configuration it replaced, and
+      // forgets the image version it added (if it changed the image).
+      if (target_image) {
+        Query added(c,
+                    "DELETE FROM service_images WHERE service_pk = ?1"
+                    " AND version = ?2 AND image_identifier <> ("
+                    "  SELECT image_identifier FROM service_configs"
+                    "  WHERE service_pk = ?1 AND version = ?3)");
+        added->bind(1, pk);
+        added->bind(2, *target_image);
+        added->bind(3, *prior_config);
+        added->exec();
+      }
       Query back(c, "UPDATE services SET config_version = ? WHERE pk = ?");
       back->bind(1, *prior_config);
       back->bind(2, pk);

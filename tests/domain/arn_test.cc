@@ -1,0 +1,132 @@
+#include "domain/arn.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "tests/testing/status_matchers.h"
+
+namespace {
+
+using ::servicemanager::domain::ParseServiceArn;
+using ::servicemanager::domain::Partition;
+using ::servicemanager::domain::ServiceArn;
+using ::servicemanager::testing::IsOk;
+using ::servicemanager::testing::StatusIs;
+using ::testing::StartsWith;
+
+const Partition kHere{"us-east-1", "123456789012"};
+constexpr char kId[] = "0123456789abcdef0123456789abcdef";
+constexpr char kField[] = "service_arn";
+
+TEST(ServiceArnTest, FormatsAppRunnerServiceArn) {
+  EXPECT_EQ(ServiceArn(kHere, "my-web", kId),
+            "arn:aws:apprunner:us-east-1:123456789012:service/my-web/"
+            "0123456789abcdef0123456789abcdef");
+}
+
+TEST(ParseServiceArnTest, RoundTripsAFormattedArn) {
+  for (const char* name : {"my-web", "abcd", "Web_App-2"}) {
+    SCOPED_TRACE(name);
+    auto ref = ParseServiceArn(kHere, ServiceArn(kHere, name, kId), kField);
+    ASSERT_THAT(ref, IsOk());
+    EXPECT_EQ(ref->name, name);
+    EXPECT_EQ(ref->id, kId);
+  }
+}
+
+TEST(ParseServiceArnTest, EmptyIsInvalidNamingTheField) {
+  EXPECT_THAT(
+      ParseServiceArn(kHere, "", kField),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("service_arn")));
+  EXPECT_THAT(
+      ParseServiceArn(kHere, "", "resource_arn"),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("resource_arn")));
+}
+
+// An ARN of this partition whose service name pads it to `length`.
+std::string ArnOfLength(size_t length) {
+  const std::string shortest = ServiceArn(kHere, "", kId);
+  return ServiceArn(kHere, std::string(length - shortest.size(), 'n'), kId);
+}
+
+TEST(ParseServiceArnTest, AtMost1011Characters) {
+  const std::string longest = ArnOfLength(1011);
+  ASSERT_EQ(longest.size(), 1011u);
+  EXPECT_THAT(ParseServiceArn(kHere, longest, kField), IsOk());
+
+  const std::string too_long = ArnOfLength(1012);
+  ASSERT_EQ(too_long.size(), 1012u);
+  EXPECT_THAT(
+      ParseServiceArn(kHere, too_long, kField),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("service_arn")));
+}
+
+TEST(ParseServiceArnTest, MalformedIsInvalidArgument) {
+  const std::string malformed[] = {
+      "not-an-arn",
+      // 11 and 13 account digits.
+      absl::StrCat("arn:aws:apprunner:us-east-1:12345678901:service/web/", kId),
+      absl::StrCat("arn:aws:apprunner:us-east-1:1234567890123:service/web/",
+                   kId),
+      // A space.
+      absl::StrCat("arn:aws:apprunner:us-east-1:123456789012:service/my web/",
+                   kId),
+      absl::StrCat("arn:aws:apprunner:us-east-1:123456789012: service/web/",
+                   kId),
+      // Not "aws" and its variants as the partition.
+      absl::StrCat("arn:azure:apprunner:us-east-1:123456789012:service/web/",
+                   kId),
+      // Upper case region.
+      absl::StrCat("arn:aws:apprunner:US-EAST-1:123456789012:service/web/",
+                   kId),
+      // Nothing after the account.
+      "arn:aws:apprunner:us-east-1:123456789012:",
+      // A seventh part.
+      absl::StrCat("arn:aws:apprunner:us-east-1:123456789012:service/web/", kId,
+                   ":x"),
+  };
+  for (const std::string& arn : malformed) {
+    SCOPED_TRACE(arn);
+    EXPECT_THAT(ParseServiceArn(kHere, arn, kField),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         StartsWith("service_arn")));
+  }
+}
+
+TEST(ParseServiceArnTest, WellFormedButNotAServiceHereIsNotFound) {
+  const std::string elsewhere[] = {
+      // Another region.
+      absl::StrCat("arn:aws:apprunner:eu-west-1:123456789012:service/web/",
+                   kId),
+      // Another account.
+      absl::StrCat("arn:aws:apprunner:us-east-1:210987654321:service/web/",
+                   kId),
+      // Another resource type.
+      absl::StrCat("arn:aws:apprunner:us-east-1:123456789012:connection/web/",
+                   kId),
+      // Another service of AWS.
+      absl::StrCat("arn:aws:lambda:us-east-1:123456789012:service/web/", kId),
+      // Another partition.
+      absl::StrCat("arn:aws-cn:apprunner:us-east-1:123456789012:service/web/",
+                   kId),
+      // An id that is not 32 lowercase hex characters.
+      "arn:aws:apprunner:us-east-1:123456789012:service/web/"
+      "0123456789abcdef0123456789abcdeg",
+      "arn:aws:apprunner:us-east-1:123456789012:service/web/"
+      "0123456789ABCDEF0123456789ABCDEF",
+      "arn:aws:apprunner:us-east-1:123456789012:service/web/0123",
+      // No id.
+      "arn:aws:apprunner:us-east-1:123456789012:service/web",
+  };
+  for (const std::string& arn : elsewhere) {
+    SCOPED_TRACE(arn);
+    EXPECT_THAT(ParseServiceArn(kHere, arn, kField),
+                StatusIs(absl::StatusCode::kNotFound));
+  }
+}
+
+}  // namespace
