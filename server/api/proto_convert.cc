@@ -17,60 +17,23 @@ void SetTime(absl::Time t, google::protobuf::Timestamp* proto) {
   proto->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
 }
 
+// The domain's enumerators and the proto's share App Runner's names.
+template <typename ProtoEnum, typename DomainEnum>
+ProtoEnum ByName(DomainEnum value,
+                 bool (*parse)(const std::string&, ProtoEnum*)) {
+  ProtoEnum result{};
+  parse(std::string(domain::ToString(value)), &result);
+  return result;
+}
+
 v1::ServiceStatus ToProto(domain::ServiceStatus status) {
-  switch (status) {
-    case domain::ServiceStatus::kCreateFailed:
-      return v1::CREATE_FAILED;
-    case domain::ServiceStatus::kRunning:
-      return v1::RUNNING;
-    case domain::ServiceStatus::kDeleted:
-      return v1::DELETED;
-    case domain::ServiceStatus::kDeleteFailed:
-      return v1::DELETE_FAILED;
-    case domain::ServiceStatus::kPaused:
-      return v1::PAUSED;
-    case domain::ServiceStatus::kOperationInProgress:
-      return v1::OPERATION_IN_PROGRESS;
-  }
-  return v1::SERVICE_STATUS_UNSPECIFIED;
+  return ByName(status, &v1::ServiceStatus_Parse);
 }
-
 v1::OperationType ToProto(domain::OperationType type) {
-  switch (type) {
-    case domain::OperationType::kStartDeployment:
-      return v1::START_DEPLOYMENT;
-    case domain::OperationType::kCreateService:
-      return v1::CREATE_SERVICE;
-    case domain::OperationType::kPauseService:
-      return v1::PAUSE_SERVICE;
-    case domain::OperationType::kResumeService:
-      return v1::RESUME_SERVICE;
-    case domain::OperationType::kDeleteService:
-      return v1::DELETE_SERVICE;
-    case domain::OperationType::kUpdateService:
-      return v1::UPDATE_SERVICE;
-  }
-  return v1::OPERATION_TYPE_UNSPECIFIED;
+  return ByName(type, &v1::OperationType_Parse);
 }
-
 v1::OperationStatus ToProto(domain::OperationStatus status) {
-  switch (status) {
-    case domain::OperationStatus::kPending:
-      return v1::PENDING;
-    case domain::OperationStatus::kInProgress:
-      return v1::IN_PROGRESS;
-    case domain::OperationStatus::kFailed:
-      return v1::FAILED;
-    case domain::OperationStatus::kSucceeded:
-      return v1::SUCCEEDED;
-    case domain::OperationStatus::kRollbackInProgress:
-      return v1::ROLLBACK_IN_PROGRESS;
-    case domain::OperationStatus::kRollbackFailed:
-      return v1::ROLLBACK_FAILED;
-    case domain::OperationStatus::kRollbackSucceeded:
-      return v1::ROLLBACK_SUCCEEDED;
-  }
-  return v1::OPERATION_STATUS_UNSPECIFIED;
+  return ByName(status, &v1::OperationStatus_Parse);
 }
 
 void ToProto(const domain::ImageVersion& image, v1::ImageVersion* proto) {
