@@ -451,6 +451,11 @@ std::string Name(Rpc r) {
   return names[static_cast<int>(r)];
 }
 
+void PrintTo(const Cell& cell, std::ostream* os) {
+  *os << Name(cell.state) << " x " << Name(cell.rpc) << " -> "
+      << (cell.allowed ? "allowed" : "refused");
+}
+
 std::vector<Cell> Table() {
   // Columns: update, deploy, pause, resume, delete, tag, untag. Reads are
   // allowed everywhere.
