@@ -80,7 +80,7 @@ function checkPod(sts, p) {
   const name = nameOf(sts);
 
   if (spec.replicas !== 1) {
-    p(`${name}: spec.replicas is ${spec.replicas}; it must be 1 (one SQLite writer on a ReadWriteOnce volume, operations claimed in-process)`);
+    p(`${name}: spec.replicas is ${JSON.stringify(spec.replicas)}; it must be 1 (one SQLite writer on a ReadWriteOnce volume, operations claimed in-process)`);
   }
   if (!selects(spec.selector, labels)) {
     p(`${name}: spec.selector.matchLabels does not select the pod template's labels`);
@@ -105,7 +105,7 @@ function checkPod(sts, p) {
     }
     const uid = s.runAsUser ?? podSecurity.runAsUser;
     if (!Number.isInteger(uid) || uid <= 0) {
-      p(`${where}: runAsUser must be a non-zero UID (got ${uid})`);
+      p(`${where}: runAsUser must be a non-zero UID (got ${JSON.stringify(uid)})`);
     }
     if (s.readOnlyRootFilesystem !== true) {
       p(`${where}: securityContext.readOnlyRootFilesystem must be true`);
@@ -224,7 +224,7 @@ function checkPod(sts, p) {
   if (!Number.isInteger(grace) || grace < 0) {
     p(`${where}: SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS must be a whole number of seconds (got ${graceText})`);
   } else if (!Number.isInteger(kill)) {
-    p(`${name}: terminationGracePeriodSeconds is not set`);
+    p(`${name}: terminationGracePeriodSeconds must be a whole number of seconds (got ${JSON.stringify(kill)})`);
   } else if (grace + MIN_SHUTDOWN_MARGIN_SECONDS > kill) {
     p(`${name}: terminationGracePeriodSeconds is ${kill}; it must be at least the server's shutdown grace ${grace} + ${MIN_SHUTDOWN_MARGIN_SECONDS}`);
   }
