@@ -12,14 +12,14 @@ const os = require('node:os');
 const path = require('node:path');
 const test = require('node:test');
 const manifests = require('./validate-manifests');
+const { renderKustomization } = require('./kustomize-lite');
 const { lint } = require('./lint-dockerfile');
 
 const root = path.resolve(__dirname, '..', '..');
 const k8s = path.join(root, 'deploy', 'k8s');
 const dockerfile = fs.readFileSync(path.join(root, 'deploy', 'Dockerfile'), 'utf8');
 
-manifests.checkKustomize();
-const rendered = manifests.parse(manifests.render(path.join(k8s, 'overlays', 'dev')));
+const rendered = renderKustomization(path.join(k8s, 'overlays', 'dev'));
 
 // Validates a copy of the rendered dev overlay after `change` edited it and
 // expects a problem matching `expected`.
@@ -66,6 +66,82 @@ test('a misspelled field in a source file fails the command', () => {
   } finally {
     fs.rmSync(copy, { recursive: true, force: true });
   }
+});
+
+// Renders a copy of deploy/k8s after `change(read, write)` edited its files
+// (paths relative to deploy/k8s); returns the objects of the dev overlay.
+function renderCopy(change) {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-k8s-'));
+  try {
+    fs.cpSync(k8s, copy, { recursive: true });
+    const read = (file) => fs.readFileSync(path.join(copy, file), 'utf8');
+    const write = (file, text) => fs.writeFileSync(path.join(copy, file), text);
+    change(read, write);
+    return renderKustomization(path.join(copy, 'overlays', 'dev'));
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+// Edits one file of the copy by a string replacement that must apply.
+const edit = (file, from, to) => (read, write) => {
+  const text = read(file);
+  assert.ok(text.includes(from), `${file} does not contain ${JSON.stringify(from)}`);
+  write(file, text.replace(from, to));
+};
+
+test('kustomize-lite applies the dev overlay', () => {
+  const find = (kind) => rendered.find((o) => o.kind === kind);
+  const container = find('StatefulSet').spec.template.spec.containers[0];
+  assert.deepEqual(container.env[0], { name: 'SERVICEMANAGER_WORKER_DELAY_MS', value: '50' });
+  assert.equal(container.env.filter((e) => e.name === 'SERVICEMANAGER_LISTEN').length, 1);
+  assert.deepEqual(container.resources, {
+    requests: { cpu: '50m', memory: '64Mi' },
+    limits: { cpu: '500m', memory: '256Mi' },
+  });
+  assert.equal(container.image, 'servicemanager:dev');
+  const budget = find('PodDisruptionBudget').spec;
+  assert.equal(budget.maxUnavailable, 1);
+  assert.ok(!('minAvailable' in budget));
+  for (const object of rendered.filter((o) => o.kind !== 'Namespace')) {
+    assert.equal(object.metadata.namespace, 'servicemanager-dev', manifests.objectKey(object));
+  }
+  assert.equal(find('Namespace').metadata.namespace, undefined);
+});
+
+test('kustomize-lite rejects what it does not implement', () => {
+  assert.throws(() => renderCopy(edit('overlays/dev/kustomization.yaml', 'namespace: servicemanager-dev',
+                                      'namespace: servicemanager-dev\ncommonLabels:\n  team: x')),
+                /field "commonLabels" is not supported by kustomize-lite/);
+  assert.throws(() => renderCopy(edit('overlays/dev/kustomization.yaml', '- path: statefulset-patch.yaml',
+                                      '- path: statefulset-patch.yaml\n    target:\n      kind: StatefulSet')),
+                /patches entry field "target" is not supported/);
+  assert.throws(() => renderCopy(edit('overlays/dev/statefulset-patch.yaml', '          env:',
+                                      '          args: [--verbose]\n          env:')),
+                /list spec\.template\.spec\.containers\[\]\.args, whose strategic-merge rule kustomize-lite does not know/);
+  assert.throws(() => renderCopy(edit('overlays/dev/poddisruptionbudget-patch.yaml', 'spec:',
+                                      '$patch: replace\nspec:')),
+                /patch directive \$patch is not supported/);
+});
+
+test('kustomize-lite rejects a patch whose target is missing', () => {
+  assert.throws(() => renderCopy(edit('overlays/dev/statefulset-patch.yaml', 'name: servicemanager',
+                                      'name: service-manager')),
+                /patch for apps\/v1 StatefulSet service-manager matches 0 resources/);
+  assert.throws(() => renderCopy(edit('overlays/dev/poddisruptionbudget-patch.yaml', 'apiVersion: policy/v1',
+                                      'apiVersion: policy/v1beta1')),
+                /patch for policy\/v1beta1 PodDisruptionBudget servicemanager matches 0 resources/);
+});
+
+test('the comparison with kubectl reports differences', () => {
+  const changed = structuredClone(rendered);
+  changed.find((o) => o.kind === 'StatefulSet').spec.template.spec.containers[0].env.reverse();
+  assert.deepEqual(manifests.compareRenders(rendered, structuredClone(rendered).reverse()), []);
+  const differences = manifests.compareRenders(rendered, changed);
+  assert.equal(differences.length, 1, differences.join('\n'));
+  assert.match(differences[0], /StatefulSet\/servicemanager-dev\/servicemanager differs at \/spec\/template\/spec\/containers\/0\/env\/0/);
+  assert.match(manifests.compareRenders(rendered, rendered.slice(1)).join('\n'),
+               /only in the kustomize-lite render/);
 });
 
 test('schema: unknown fields, wrong types and unknown kinds', () => {

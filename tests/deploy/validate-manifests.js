@@ -1,16 +1,25 @@
 'use strict';
 // Checks the Kubernetes manifests of deploy/k8s offline, with no cluster:
-// renders each kustomization with `kubectl kustomize`, validates every object
+// renders each kustomization with kustomize-lite.js, validates every object
 // strictly against the Kubernetes API schemas (unknown fields are errors), and
 // checks the rules the server depends on (policy below).
+//
+// Where kubectl (with kustomize 4 or newer) is installed, each kustomization
+// is also rendered with `kubectl kustomize` and the two renders must be the
+// same objects: that proves kustomize-lite against the real kustomize on
+// every machine that has it (developer machines, this repository's image).
+// Without kubectl (CI installs only Debian packages, and Debian 12's kubectl
+// is too old) the lite render alone is checked, and the output says so.
 //
 //   node validate-manifests.js KUSTOMIZATION_DIR...
 //
 // Prints every problem and exits 1 if there is any.
 
 const { execFileSync } = require('node:child_process');
+const { isDeepStrictEqual } = require('node:util');
 const YAML = require('yaml');
 const { schemaErrors } = require('./k8s-schema');
+const { renderKustomization } = require('./kustomize-lite');
 
 // Seconds the pod needs after the gRPC server's grace: stopping the worker
 // and closing the database.
@@ -18,25 +27,29 @@ const MIN_SHUTDOWN_MARGIN_SECONDS = 2;
 // The server's --shutdown-grace-seconds default.
 const DEFAULT_SHUTDOWN_GRACE_SECONDS = 10;
 
-// `resources:` naming a directory and `patches:` need kustomize 4 or newer
-// (kubectl 1.21+); older kubectl builds fail on them with unclear messages.
-function checkKustomize() {
+// Returns { usable: true, version } if `kubectl kustomize` can render these
+// kustomizations, else { usable: false, reason }. `resources:` naming a
+// directory and `patches:` need kustomize 4 or newer (kubectl 1.21+).
+function kubectlKustomize() {
   let version;
   try {
     const out = execFileSync('kubectl', ['version', '--client', '-o', 'json'],
-                             { encoding: 'utf8' });
+                             { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     version = JSON.parse(out).kustomizeVersion;
   } catch (error) {
-    throw new Error(`kubectl is needed to render the kustomizations: ${error.message}`);
+    const reason = error.code === 'ENOENT' ? 'kubectl is not installed' : error.message;
+    return { usable: false, reason };
   }
   const major = /^v(\d+)\./.exec(version || '');
   if (major === null || Number(major[1]) < 4) {
-    throw new Error(`kubectl's kustomize is ${version || 'missing'}; version 4 or newer is needed`);
+    return { usable: false, reason: `kubectl's kustomize is ${version || 'missing'}; 4 or newer is needed` };
   }
+  return { usable: true, version };
 }
 
-function render(dir) {
-  return execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+// The objects of `kubectl kustomize dir`.
+function renderWithKubectl(dir) {
+  return parse(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' }));
 }
 
 function parse(text) {
@@ -318,8 +331,58 @@ function validateObjects(objects) {
   return problems;
 }
 
+const objectKey = (o) =>
+  `${o && o.kind}/${o && o.metadata && o.metadata.namespace}/${o && o.metadata && o.metadata.name}`;
+
+// The first place where `a` and `b` differ, as a path, or undefined.
+function firstDifference(a, b, where = '') {
+  if (isDeepStrictEqual(a, b)) {
+    return undefined;
+  }
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' &&
+      Array.isArray(a) === Array.isArray(b)) {
+    const keys = Array.isArray(a)
+      ? [...Array(Math.max(a.length, b.length)).keys()]
+      : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const key of keys) {
+      const found = firstDifference(a[key], b[key], `${where}/${key}`);
+      if (found !== undefined) {
+        return found;
+      }
+    }
+  }
+  return `${where || '/'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+}
+
+// Compares two renders as sets of objects (kubectl sorts by kind, the lite
+// renderer keeps the order of `resources:`); returns the differences.
+function compareRenders(lite, kubectl) {
+  const sorted = (objects) => [...objects].sort((x, y) =>
+    objectKey(x) < objectKey(y) ? -1 : objectKey(x) > objectKey(y) ? 1 : 0);
+  const a = sorted(lite);
+  const b = sorted(kubectl);
+  const differences = [];
+  const keysA = a.map(objectKey);
+  const keysB = b.map(objectKey);
+  for (const key of keysA.filter((k) => !keysB.includes(k))) {
+    differences.push(`${key}: only in the kustomize-lite render`);
+  }
+  for (const key of keysB.filter((k) => !keysA.includes(k))) {
+    differences.push(`${key}: only in the kubectl kustomize render`);
+  }
+  if (differences.length === 0) {
+    a.forEach((object, i) => {
+      const found = firstDifference(object, b[i]);
+      if (found !== undefined) {
+        differences.push(`${objectKey(object)} differs at ${found} (kustomize-lite vs kubectl)`);
+      }
+    });
+  }
+  return differences;
+}
+
 function validateKustomization(dir) {
-  return validateObjects(parse(render(dir)));
+  return validateObjects(renderKustomization(dir));
 }
 
 function main(dirs) {
@@ -327,10 +390,35 @@ function main(dirs) {
     console.error('usage: node validate-manifests.js KUSTOMIZATION_DIR...');
     return 2;
   }
-  checkKustomize();
+  const kubectl = kubectlKustomize();
+  if (kubectl.usable) {
+    console.log(`kubectl's kustomize ${kubectl.version} found: comparing each render with it`);
+  } else {
+    console.log(`note: ${kubectl.reason}; checking the kustomize-lite render alone`);
+  }
   let failed = false;
   for (const dir of dirs) {
-    const problems = validateKustomization(dir);
+    const problems = [];
+    let objects;
+    try {
+      objects = renderKustomization(dir);
+    } catch (error) {
+      problems.push(`kustomize-lite: ${error.message}`);
+    }
+    if (objects !== undefined && kubectl.usable) {
+      let real;
+      try {
+        real = renderWithKubectl(dir);
+      } catch (error) {
+        problems.push(`kubectl kustomize failed where kustomize-lite did not: ${error.message}`);
+      }
+      for (const difference of real === undefined ? [] : compareRenders(objects, real)) {
+        problems.push(`render: ${difference}`);
+      }
+    }
+    if (objects !== undefined) {
+      problems.push(...validateObjects(objects));
+    }
     if (problems.length === 0) {
       console.log(`ok: ${dir}`);
     } else {
@@ -344,7 +432,10 @@ function main(dirs) {
   return failed ? 1 : 0;
 }
 
-module.exports = { render, parse, validateObjects, validateKustomization, checkKustomize };
+module.exports = {
+  parse, validateObjects, validateKustomization, compareRenders, objectKey, kubectlKustomize,
+  renderWithKubectl,
+};
 
 if (require.main === module) {
   try {
