@@ -96,13 +96,19 @@ class ServerProcessTest : public ::testing::Test {
   }
 
   // Starts the server and waits for its ready line.
-  void StartServer(int worker_delay_ms) {
+  void StartServer(int worker_delay_ms,
+                   const std::vector<std::string>& more_flags = {}) {
     const std::filesystem::path log =
         dir_ / absl::StrCat("server-", ++runs_, ".log");
-    pid_ = Spawn({SM_SERVER_BINARY, "--listen", "127.0.0.1:0", "--data-dir",
-                  (dir_ / "data").string(), "--worker-delay-ms",
-                  std::to_string(worker_delay_ms)},
-                 dir_ / "server.out", log);
+    std::vector<std::string> argv = {SM_SERVER_BINARY,
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--data-dir",
+                                     (dir_ / "data").string(),
+                                     "--worker-delay-ms",
+                                     std::to_string(worker_delay_ms)};
+    argv.insert(argv.end(), more_flags.begin(), more_flags.end());
+    pid_ = Spawn(argv, dir_ / "server.out", log);
     ASSERT_GT(pid_, 0);
     std::smatch match;
     const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
@@ -440,4 +446,51 @@ TEST_F(ServerProcessTest, AThousandWaitersReturnWhenTheOperationEnds) {
   std::cout << "the last waiter returned " << absl::FormatDuration(latest)
             << " after the operation ended\n";
   EXPECT_LT(latest, absl::Seconds(2));
+}
+
+TEST_F(ServerProcessTest, SmctlWaitsForTheOperationAndFailsWhenItFails) {
+  // Pauses take longer than their deadline, so they fail.
+  StartServer(/*worker_delay_ms=*/1000,
+              {"--operation-deadline", "PAUSE_SERVICE=200ms"});
+  Run created = Smctl(
+      {"create-service", "--service-name", "waited-web",
+       "--source-configuration",
+       R"({"image_repository":{"image_identifier":"public.ecr.aws/nginx/nginx:1"}})",
+       "--wait"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string arn =
+      Parse<v1::CreateServiceResponse>(created.out).service().service_arn();
+  EXPECT_EQ(Describe(arn).status(), v1::RUNNING)
+      << "--wait returns once the operation has ended";
+
+  Run dry = Smctl({"pause-service", "--service-arn", arn, "--validate-only"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(
+      Parse<v1::PauseServiceResponse>(dry.out).validation().status_on_success(),
+      v1::PAUSED);
+  EXPECT_EQ(Describe(arn).status(), v1::RUNNING);
+
+  Run paused = Smctl({"pause-service", "--service-arn", arn, "--wait"});
+  EXPECT_EQ(paused.exit_code, 1);
+  EXPECT_THAT(paused.err, ::testing::HasSubstr("ended FAILED: "
+                                               "DEADLINE_EXCEEDED"));
+  const std::string operation_id =
+      Parse<v1::PauseServiceResponse>(paused.out).operation_id();
+  Run described = Smctl({"describe-operation", "--operation-id", operation_id});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_EQ(Parse<v1::DescribeOperationResponse>(described.out)
+                .operation()
+                .error()
+                .code(),
+            "DEADLINE_EXCEEDED");
+  EXPECT_EQ(Describe(arn).status(), v1::RUNNING);
+
+  Run deleted = Smctl({"delete-service", "--service-arn", arn, "--wait"});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(Describe(arn).status(), v1::DELETED);
+  Run listed = Smctl({"list-services", "--show-deleted"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(
+      Parse<v1::ListServicesResponse>(listed.out).service_summary_list_size(),
+      1);
 }
