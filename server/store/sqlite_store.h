@@ -74,6 +74,7 @@ class SqliteStore final : public Store {
                                absl::Time now) override;
   absl::StatusOr<int> RecoverOperations(absl::Time latest_due) override;
   absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
+  absl::StatusOr<StoreStats> GetStats(absl::Time now) override;
 
  private:
   // Lends a read connection for the lifetime of the lease.
