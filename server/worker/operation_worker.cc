@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "domain/lifecycle.h"
 
 namespace servicemanager::worker {
 namespace {
@@ -53,10 +54,19 @@ absl::StatusOr<int> OperationWorker::RunOnce() {
                                             options_.batch_size));
   int finished = 0;
   for (const store::Work& work : due) {
+    if (Stopping()) {
+      break;  // The rest stay due; the next start finishes them.
+    }
     const absl::Status compute = RunCompute(runtime_, work);
     RETURN_IF_ERROR(store_.FinishOperation(work.operation.id, compute.ok(),
                                            compute.message(), clock_.Now()));
     ++finished;
+    if (options_.on_finished) {
+      domain::Operation ended = work.operation;
+      ended.status = compute.ok() ? domain::OperationStatus::kSucceeded
+                                  : domain::FailedOperationStatus(ended.type);
+      options_.on_finished(ended);
+    }
     common::Log(
         compute.ok() ? common::LogLevel::kInfo : common::LogLevel::kWarning,
         absl::StrCat("operation ", work.operation.id, " ",

@@ -12,6 +12,7 @@
 #ifndef SERVICEMANAGER_SERVER_WORKER_OPERATION_WORKER_H_
 #define SERVICEMANAGER_SERVER_WORKER_OPERATION_WORKER_H_
 
+#include <functional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -19,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "domain/operation.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 
@@ -30,6 +32,9 @@ struct WorkerOptions {
   absl::Duration compute_time = absl::Milliseconds(200);
   // Operations taken from the store per transaction.
   int batch_size = 64;
+  // If set, called on the worker's thread after each operation's finishing
+  // commit, with its final status (metrics count them).
+  std::function<void(const domain::Operation&)> on_finished;
 };
 
 class OperationWorker {
@@ -58,6 +63,10 @@ class OperationWorker {
 
  private:
   void Loop();
+  bool Stopping() const {
+    absl::MutexLock lock(&mu_);
+    return stopping_;
+  }
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return woken_ || stopping_;
   }
