@@ -1,30 +1,48 @@
-// servicemanager: flags, database, worker and gRPC server; stops on SIGTERM.
+// servicemanager: flags, database, worker, gRPC server (with health checking,
+// reflection and RPC logging) and the optional /metrics endpoint; drains and
+// stops on SIGTERM or SIGINT.
+#include <grpc/support/log.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/service_manager_service.h"
 #include "common/clock.h"
 #include "common/id_generator.h"
 #include "common/log.h"
 #include "domain/arn.h"
+#include "grpc/health/v1/health.pb.h"
+#include "observability/metrics.h"
+#include "observability/rpc_observer.h"
+#include "prometheus/exposer.h"
 #include "runtime/simulated_runtime.h"
+#include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/sqlite_store.h"
 #include "worker/operation_worker.h"
 
 namespace {
 
 using servicemanager::common::Log;
+using servicemanager::common::LogFormat;
 using servicemanager::common::LogLevel;
 
 struct Flags {
@@ -35,6 +53,9 @@ struct Flags {
   std::string account_id = "000000000000";
   std::string service_url_domain = "servicemanager.local";
   std::string sqlite_synchronous = "full";
+  std::string log_format = "text";
+  std::string metrics_listen;  // Empty: no /metrics.
+  int shutdown_grace_seconds = 10;
 };
 
 [[noreturn]] void Fatal(const std::string& message) {
@@ -42,14 +63,153 @@ struct Flags {
   std::exit(1);
 }
 
+// gRPC's own messages (errors only, unless GRPC_VERBOSITY says otherwise) go
+// through Log, so that in json mode every line of stderr is an object.
+void LogGrpcMessage(gpr_log_func_args* args) {
+  Log(args->severity == GPR_LOG_SEVERITY_ERROR ? LogLevel::kError
+                                               : LogLevel::kInfo,
+      args->message != nullptr ? args->message : "",
+      {{"component", "grpc"},
+       {"file", args->file != nullptr ? args->file : ""},
+       {"line", args->line}});
+}
+
+// "HOST" of "HOST:PORT", for the lines that report the port that was bound.
+std::string HostOf(const std::string& address) {
+  return address.substr(0, address.rfind(':'));
+}
+
+// Runs the worker, the gRPC server and the metrics endpoint on an open store
+// until SIGTERM or SIGINT, then stops them in order. The store is closed by
+// the caller, after everything that uses it is gone.
+void Serve(const Flags& flags, const sigset_t& signals,
+           const std::string& database_path,
+           servicemanager::store::SqliteStore& store,
+           servicemanager::common::Clock& clock) {
+  namespace observability = servicemanager::observability;
+  observability::Metrics metrics;
+  servicemanager::runtime::SimulatedRuntime runtime;
+  servicemanager::worker::OperationWorker worker(
+      store, runtime, clock,
+      {.compute_time = absl::Milliseconds(flags.worker_delay_ms),
+       .on_finished =
+           [&metrics](const servicemanager::domain::Operation& operation) {
+             metrics.RecordOperationFinished(operation);
+           }});
+  servicemanager::api::ServiceManagerService service(
+      store, {flags.region, flags.account_id}, [&worker] { worker.Wake(); });
+
+  // The worker runs before the server answers, so that health is SERVING
+  // only once migrations have run (the store is open) and the worker is up.
+  worker.Start();
+
+  auto stats =
+      std::make_shared<observability::StoreStatsCollector>(store, clock);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!flags.metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(flags.metrics_listen);
+    } catch (const std::exception& e) {
+      worker.Stop();
+      Fatal(absl::StrCat("cannot listen on --metrics-listen ",
+                         flags.metrics_listen, ": ", e.what()));
+    }
+    exposer->RegisterCollectable(metrics.registry());
+    exposer->RegisterCollectable(stats);
+    const std::vector<int> ports = exposer->GetListeningPorts();
+    Log(LogLevel::kInfo,
+        absl::StrCat("metrics: serving http://", HostOf(flags.metrics_listen),
+                     ":", ports.empty() ? 0 : ports.front(), "/metrics"));
+  }
+
+  // grpc.health.v1.Health: "" (the whole server) and the API by name.
+  grpc::EnableDefaultHealthCheckService(true);
+  // grpc.reflection.v1alpha.ServerReflection, for grpcurl and the like.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  const std::string api_name =
+      servicemanager::v1::ServiceManager::service_full_name();
+  // Referring to the health messages links their descriptors in, so that
+  // reflection can describe grpc.health.v1.Health too.
+  const std::string health_name =
+      grpc::health::v1::HealthCheckRequest::descriptor()
+          ->file()
+          ->service(0)
+          ->full_name();
+  absl::flat_hash_set<std::string> methods = observability::MethodsOf(
+      {api_name, health_name, "grpc.reflection.v1alpha.ServerReflection"});
+  metrics.InitializeRpcs(
+      std::vector<std::string>(methods.begin(), methods.end()));
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<observability::RpcObserverFactory>(
+      metrics, std::move(methods)));
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    worker.Stop();
+    Fatal(absl::StrCat("cannot listen on --listen ", flags.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(api_name, true);
+  Log(LogLevel::kInfo,
+      absl::StrCat("servicemanager ready: listening on ", HostOf(flags.listen),
+                   ":", port, ", database ", database_path, ", region ",
+                   flags.region, ", account ", flags.account_id,
+                   ", worker delay ", flags.worker_delay_ms, "ms"));
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  Log(LogLevel::kInfo, "shutting down",
+      {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+       {"grace_seconds", flags.shutdown_grace_seconds}});
+  // Load balancers and probes see NOT_SERVING first (Watch streams get it
+  // at once); then no new call is accepted, and calls in flight have the
+  // grace period to end before they are cancelled.
+  health->Shutdown();
+  // civetweb takes up to two seconds to stop its listener; meanwhile the
+  // server drains.
+  std::thread stop_metrics([&exposer] { exposer.reset(); });
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::seconds(flags.shutdown_grace_seconds));
+  Log(LogLevel::kInfo, "gRPC server stopped");
+  // The worker commits the operation it is finishing, or leaves it (and the
+  // rest of its batch) due for the next start; never half of one.
+  worker.Stop();
+  Log(LogLevel::kInfo, "worker stopped");
+  stop_metrics.join();  // Before the store, which its gauges read, closes.
+}
+
 int Run(const Flags& flags) {
-  // Signals are taken by sigwait below; every thread started from here on
-  // inherits the mask.
+  // Signals are taken by sigwait in Serve; every thread started from here on
+  // (gRPC's, the worker, civetweb's) inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string database_path =
+      (std::filesystem::path(flags.data_dir) / "servicemanager.db").string();
+  Log(LogLevel::kInfo, "configuration",
+      {{"listen", flags.listen},
+       {"data_dir", flags.data_dir},
+       {"database", database_path},
+       {"region", flags.region},
+       {"account_id", flags.account_id},
+       {"worker_delay_ms", flags.worker_delay_ms},
+       {"service_url_domain", flags.service_url_domain},
+       {"sqlite_synchronous", flags.sqlite_synchronous},
+       {"log_format", flags.log_format},
+       {"metrics_listen", flags.metrics_listen},
+       {"shutdown_grace_seconds", flags.shutdown_grace_seconds}});
 
   std::error_code error;
   std::filesystem::create_directories(flags.data_dir, error);
@@ -60,8 +220,7 @@ int Run(const Flags& flags) {
   servicemanager::common::RealClock clock;
   servicemanager::common::RandomIdGenerator ids;
   servicemanager::store::SqliteOptions options;
-  options.path =
-      (std::filesystem::path(flags.data_dir) / "servicemanager.db").string();
+  options.path = database_path;
   options.url_suffix =
       absl::StrCat(flags.region, ".", flags.service_url_domain);
   options.synchronous_full = flags.sqlite_synchronous == "full";
@@ -70,38 +229,9 @@ int Run(const Flags& flags) {
     Fatal(absl::StrCat("cannot open the database ", options.path, ": ",
                        store.status().message()));
   }
-
-  servicemanager::runtime::SimulatedRuntime runtime;
-  servicemanager::worker::OperationWorker worker(
-      **store, runtime, clock,
-      {.compute_time = absl::Milliseconds(flags.worker_delay_ms)});
-  servicemanager::api::ServiceManagerService service(
-      **store, {flags.region, flags.account_id}, [&worker] { worker.Wake(); });
-
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    Fatal(absl::StrCat("cannot listen on --listen ", flags.listen));
-  }
-  worker.Start();
-  const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
-  Log(LogLevel::kInfo,
-      absl::StrCat("servicemanager ready: listening on ", host, ":", port,
-                   ", database ", options.path, ", region ", flags.region,
-                   ", account ", flags.account_id, ", worker delay ",
-                   flags.worker_delay_ms, "ms"));
-
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  Log(LogLevel::kInfo,
-      absl::StrCat("received signal ", signal_number, ", shutting down"));
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  worker.Stop();
-  Log(LogLevel::kInfo, "stopped");
+  Serve(flags, signals, database_path, **store, clock);
+  store->reset();
+  Log(LogLevel::kInfo, "stopped: database closed");
   return 0;
 }
 
@@ -111,19 +241,24 @@ int main(int argc, char** argv) {
   Flags flags;
   CLI::App app{
       "servicemanager: manages web services' lifecycle (create, pause, resume, "
-      "delete) the way AWS App Runner does, over gRPC, stored in SQLite."};
+      "delete) the way AWS App Runner does, over gRPC, stored in SQLite. Each "
+      "flag can also be set by the environment variable shown."};
   app.add_option("--listen", flags.listen, "gRPC address, HOST:PORT")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_LISTEN");
   app.add_option("--data-dir", flags.data_dir,
                  "directory of the SQLite file servicemanager.db (created if "
                  "missing)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_DATA_DIR");
   app.add_option("--worker-delay-ms", flags.worker_delay_ms,
                  "how long the simulated compute step of an operation takes")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_WORKER_DELAY_MS")
       ->check(CLI::Range(0, 3600 * 1000));
   app.add_option("--region", flags.region, "region in ARNs and URLs")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_REGION")
       ->check([](const std::string& value) -> std::string {
         for (char c : value) {
           if (!absl::ascii_islower(static_cast<unsigned char>(c)) &&
@@ -135,6 +270,7 @@ int main(int argc, char** argv) {
       });
   app.add_option("--account-id", flags.account_id, "12-digit account id")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_ACCOUNT_ID")
       ->check([](const std::string& value) -> std::string {
         bool digits = value.size() == 12;
         for (char c : value) {
@@ -144,12 +280,33 @@ int main(int argc, char** argv) {
       });
   app.add_option("--service-url-domain", flags.service_url_domain,
                  "domain of service URLs: LABEL.REGION.DOMAIN")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_SERVICE_URL_DOMAIN");
   app.add_option("--sqlite-synchronous", flags.sqlite_synchronous,
                  "full: a commit survives power loss; normal: it survives a "
                  "process crash")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_SQLITE_SYNCHRONOUS")
       ->check(CLI::IsMember({"full", "normal"}));
+  app.add_option("--log-format", flags.log_format,
+                 "text: one readable line per event; json: one JSON object "
+                 "per line (for log collectors)")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--metrics-listen", flags.metrics_listen,
+                 "HOST:PORT of the Prometheus endpoint GET /metrics; empty "
+                 "(the default) serves none")
+      ->envname("SERVICEMANAGER_METRICS_LISTEN");
+  app.add_option("--shutdown-grace-seconds", flags.shutdown_grace_seconds,
+                 "on SIGTERM or SIGINT, how long RPCs in flight may take to "
+                 "end before they are cancelled")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS")
+      ->check(CLI::Range(0, 3600));
   CLI11_PARSE(app, argc, argv);
+  servicemanager::common::SetLogFormat(
+      flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
+  gpr_set_log_function(LogGrpcMessage);
   return Run(flags);
 }
