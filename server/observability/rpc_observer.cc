@@ -89,58 +89,48 @@ class RpcObserverFactory::Observer final
   Observer(std::shared_ptr<const Shared> shared,
            grpc::experimental::ServerRpcInfo* info)
       : shared_(std::move(shared)),
-        info_(info),
         method_(info->method() != nullptr ? info->method() : ""),
         start_(std::chrono::steady_clock::now()) {}
 
   ~Observer() override {
     const absl::Duration latency =
         absl::FromChrono(std::chrono::steady_clock::now() - start_);
-    // A call the client cancelled, or whose deadline passed, never delivered
-    // the status the handler chose (if it chose one).
-    const absl::string_view code =
-        cancelled_ || !code_ ? GrpcCodeName(grpc::StatusCode::CANCELLED)
-                             : GrpcCodeName(*code_);
-    const bool fault = code_ && !cancelled_ &&
-                       (*code_ == grpc::StatusCode::UNKNOWN ||
-                        *code_ == grpc::StatusCode::INTERNAL ||
-                        *code_ == grpc::StatusCode::UNAVAILABLE ||
-                        *code_ == grpc::StatusCode::DATA_LOSS);
+    // The code is the one the handler sent; a call that ended before it
+    // sent one (cancelled by the client or by the server's shutdown) is
+    // CANCELLED.
+    const grpc::StatusCode code = code_.value_or(grpc::StatusCode::CANCELLED);
+    const bool fault = code == grpc::StatusCode::UNKNOWN ||
+                       code == grpc::StatusCode::INTERNAL ||
+                       code == grpc::StatusCode::UNAVAILABLE ||
+                       code == grpc::StatusCode::DATA_LOSS;
     common::Log(fault ? common::LogLevel::kWarning : common::LogLevel::kInfo,
                 "rpc",
                 {{"method", method_},
-                 {"code", code},
+                 {"code", GrpcCodeName(code)},
                  {"latency_ms", absl::ToDoubleMilliseconds(latency)}});
     shared_->metrics.RecordRpc(
-        shared_->known_methods.contains(method_) ? method_ : "unknown", code,
-        latency);
+        shared_->known_methods.contains(method_) ? method_ : "unknown",
+        GrpcCodeName(code), latency);
   }
 
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
+    // Not ServerContextBase::IsCancelled() here: on a call of the sync API
+    // it finalizes the call's completion, which runs the interceptors again.
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
       code_ = methods->GetSendStatus().error_code();
-    }
-    if (methods->QueryInterceptionHookPoint(
-            InterceptionHookPoints::POST_RECV_CLOSE)) {
-      // The call is over; whether it was cancelled is known now (and the
-      // context is still alive, unlike in the destructor).
-      cancelled_ = info_->server_context()->IsCancelled();
     }
     methods->Proceed();
   }
 
  private:
   const std::shared_ptr<const Shared> shared_;
-  grpc::experimental::ServerRpcInfo* const info_;
   const std::string method_;
   const std::chrono::steady_clock::time_point start_;
-  // Each is written by one hook point, which runs once per call; the
-  // destructor runs after both (the reference count of the call's
-  // ServerRpcInfo orders them).
+  // Written once, by the PRE_SEND_STATUS hook; the destructor runs after it
+  // (the reference count of the call's ServerRpcInfo orders them).
   std::optional<grpc::StatusCode> code_;
-  bool cancelled_ = false;
 };
 
 RpcObserverFactory::RpcObserverFactory(
