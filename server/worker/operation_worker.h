@@ -34,7 +34,7 @@ struct WorkerOptions {
   int batch_size = 64;
   // If set, called on the worker's thread after each operation's finishing
   // commit, with its final status (metrics count them).
-  std::function<void(const domain::Operation&)> on_finished;
+  std::function<void(const domain::Operation&)> on_finished = nullptr;
 };
 
 class OperationWorker {
