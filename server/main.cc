@@ -1,22 +1,33 @@
-// servicemanager: flags, database, worker and gRPC server; stops on SIGTERM.
+// servicemanager: flags, database, worker, gRPC server (with health checking,
+// reflection and RPC logging) and the optional /metrics endpoint; drains and
+// stops on SIGTERM or SIGINT.
+#include <grpc/support/log.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/change_hub.h"
 #include "api/service_manager_service.h"
@@ -24,7 +35,12 @@
 #include "common/id_generator.h"
 #include "common/log.h"
 #include "domain/arn.h"
+#include "grpc/health/v1/health.pb.h"
+#include "observability/metrics.h"
+#include "observability/rpc_observer.h"
+#include "prometheus/exposer.h"
 #include "runtime/simulated_runtime.h"
+#include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/sqlite_store.h"
 #include "worker/janitor.h"
 #include "worker/operation_worker.h"
@@ -32,6 +48,7 @@
 namespace {
 
 using servicemanager::common::Log;
+using servicemanager::common::LogFormat;
 using servicemanager::common::LogLevel;
 
 struct Flags {
@@ -42,6 +59,9 @@ struct Flags {
   std::string account_id = "000000000000";
   std::string service_url_domain = "servicemanager.local";
   std::string sqlite_synchronous = "full";
+  std::string log_format = "text";
+  std::string metrics_listen;  // Empty: no /metrics.
+  int shutdown_grace_seconds = 10;
   std::string retention = "720h";
   std::string client_token_retention = "24h";
   std::string janitor_interval = "1m";
@@ -110,14 +130,169 @@ CLI::Validator CheckDuration(absl::Duration minimum) {
       "DURATION");
 }
 
+// gRPC's own messages (errors only, unless GRPC_VERBOSITY says otherwise) go
+// through Log, so that in json mode every line of stderr is an object.
+void LogGrpcMessage(gpr_log_func_args* args) {
+  Log(args->severity == GPR_LOG_SEVERITY_ERROR ? LogLevel::kError
+                                               : LogLevel::kInfo,
+      args->message != nullptr ? args->message : "",
+      {{"component", "grpc"},
+       {"file", args->file != nullptr ? args->file : ""},
+       {"line", args->line}});
+}
+
+// "HOST" of "HOST:PORT", for the lines that report the port that was bound.
+std::string HostOf(const std::string& address) {
+  return address.substr(0, address.rfind(':'));
+}
+
+// Runs the worker, the gRPC server and the metrics endpoint on an open store
+// until SIGTERM or SIGINT, then stops them in order. The store is closed by
+// the caller, after everything that uses it is gone.
+void Serve(const Flags& flags, const sigset_t& signals,
+           const std::string& database_path,
+           servicemanager::store::SqliteStore& store,
+           servicemanager::api::ChangeHub& hub,
+           servicemanager::observability::Metrics& metrics,
+           servicemanager::common::Clock& clock) {
+  namespace observability = servicemanager::observability;
+  servicemanager::runtime::SimulatedRuntime runtime;
+  servicemanager::worker::OperationWorker worker(
+      store, runtime, clock,
+      {.compute_time = absl::Milliseconds(flags.worker_delay_ms)});
+  servicemanager::worker::Janitor janitor(
+      store, clock,
+      {.retention = ParseDurationFlag(flags.retention),
+       .client_token_retention =
+           ParseDurationFlag(flags.client_token_retention),
+       .interval = ParseDurationFlag(flags.janitor_interval)});
+  servicemanager::api::ServiceManagerService service(
+      store, hub, clock,
+      {.partition = {flags.region, flags.account_id},
+       .retention = ParseDurationFlag(flags.retention)},
+      [&worker] { worker.Wake(); });
+
+  // The worker runs before the server answers, so that health is SERVING
+  // only once migrations have run (the store is open) and the worker is up.
+  worker.Start();
+  janitor.Start();
+
+  auto stats =
+      std::make_shared<observability::StoreStatsCollector>(store, clock);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!flags.metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(flags.metrics_listen);
+    } catch (const std::exception& e) {
+      worker.Stop();
+      Fatal(absl::StrCat("cannot listen on --metrics-listen ",
+                         flags.metrics_listen, ": ", e.what()));
+    }
+    exposer->RegisterCollectable(metrics.registry());
+    exposer->RegisterCollectable(stats);
+    const std::vector<int> ports = exposer->GetListeningPorts();
+    Log(LogLevel::kInfo,
+        absl::StrCat("metrics: serving http://", HostOf(flags.metrics_listen),
+                     ":", ports.empty() ? 0 : ports.front(), "/metrics"));
+  }
+
+  // grpc.health.v1.Health: "" (the whole server) and the API by name.
+  grpc::EnableDefaultHealthCheckService(true);
+  // grpc.reflection.v1alpha.ServerReflection, for grpcurl and the like.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  const std::string api_name =
+      servicemanager::v1::ServiceManager::service_full_name();
+  // Referring to the health messages links their descriptors in, so that
+  // reflection can describe grpc.health.v1.Health too.
+  const std::string health_name =
+      grpc::health::v1::HealthCheckRequest::descriptor()
+          ->file()
+          ->service(0)
+          ->full_name();
+  absl::flat_hash_set<std::string> methods = observability::MethodsOf(
+      {api_name, health_name, "grpc.reflection.v1alpha.ServerReflection"});
+  metrics.InitializeRpcs(
+      std::vector<std::string>(methods.begin(), methods.end()));
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<observability::RpcObserverFactory>(
+      metrics, std::move(methods)));
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    worker.Stop();
+    Fatal(absl::StrCat("cannot listen on --listen ", flags.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(api_name, true);
+  Log(LogLevel::kInfo,
+      absl::StrCat("servicemanager ready: listening on ", HostOf(flags.listen),
+                   ":", port, ", database ", database_path, ", region ",
+                   flags.region, ", account ", flags.account_id,
+                   ", worker delay ", flags.worker_delay_ms, "ms"));
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  Log(LogLevel::kInfo, "shutting down",
+      {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+       {"grace_seconds", flags.shutdown_grace_seconds}});
+  // Load balancers and probes see NOT_SERVING first (Watch streams get it
+  // at once); then no new call is accepted, and calls in flight have the
+  // grace period to end before they are cancelled.
+  health->Shutdown();
+  // WaitOperation calls answer with the operation as it stands and
+  // WatchService streams end, rather than holding the shutdown for the whole
+  // grace period.
+  hub.Shutdown();
+  // civetweb takes up to two seconds to stop its listener; meanwhile the
+  // server drains.
+  std::thread stop_metrics([&exposer] { exposer.reset(); });
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::seconds(flags.shutdown_grace_seconds));
+  Log(LogLevel::kInfo, "gRPC server stopped");
+  // The worker commits the operation it is finishing, or leaves it (and the
+  // rest of its batch) due for the next start; never half of one.
+  janitor.Stop();
+  worker.Stop();
+  Log(LogLevel::kInfo, "worker stopped");
+  stop_metrics.join();  // Before the store, which its gauges read, closes.
+}
+
 int Run(const Flags& flags) {
-  // Signals are taken by sigwait below; every thread started from here on
-  // inherits the mask.
+  // Signals are taken by sigwait in Serve; every thread started from here on
+  // (gRPC's, the worker, civetweb's) inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string database_path =
+      (std::filesystem::path(flags.data_dir) / "servicemanager.db").string();
+  Log(LogLevel::kInfo, "configuration",
+      {{"listen", flags.listen},
+       {"data_dir", flags.data_dir},
+       {"database", database_path},
+       {"region", flags.region},
+       {"account_id", flags.account_id},
+       {"worker_delay_ms", flags.worker_delay_ms},
+       {"service_url_domain", flags.service_url_domain},
+       {"sqlite_synchronous", flags.sqlite_synchronous},
+       {"log_format", flags.log_format},
+       {"metrics_listen", flags.metrics_listen},
+       {"shutdown_grace_seconds", flags.shutdown_grace_seconds},
+       {"retention", flags.retention},
+       {"client_token_retention", flags.client_token_retention},
+       {"janitor_interval", flags.janitor_interval},
+       {"operation_deadlines", absl::StrJoin(flags.operation_deadlines, ",")}});
 
   std::error_code error;
   std::filesystem::create_directories(flags.data_dir, error);
@@ -128,8 +303,7 @@ int Run(const Flags& flags) {
   servicemanager::common::RealClock clock;
   servicemanager::common::RandomIdGenerator ids;
   servicemanager::store::SqliteOptions options;
-  options.path =
-      (std::filesystem::path(flags.data_dir) / "servicemanager.db").string();
+  options.path = database_path;
   options.url_suffix =
       absl::StrCat(flags.region, ".", flags.service_url_domain);
   options.synchronous_full = flags.sqlite_synchronous == "full";
@@ -139,56 +313,20 @@ int Run(const Flags& flags) {
     Fatal(std::string(with_deadlines.status().message()));
   }
   options = *std::move(with_deadlines);
-  servicemanager::api::ChangeHub hub;
+  servicemanager::observability::Metrics metrics;
+  servicemanager::api::ChangeHub hub(
+      [&metrics](const servicemanager::domain::Operation& operation) {
+        metrics.RecordOperationFinished(operation);
+      });
   auto store =
       servicemanager::store::SqliteStore::Open(options, clock, ids, &hub);
   if (!store.ok()) {
     Fatal(absl::StrCat("cannot open the database ", options.path, ": ",
                        store.status().message()));
   }
-
-  servicemanager::runtime::SimulatedRuntime runtime;
-  servicemanager::worker::OperationWorker worker(
-      **store, runtime, clock,
-      {.compute_time = absl::Milliseconds(flags.worker_delay_ms)});
-  servicemanager::worker::Janitor janitor(
-      **store, clock,
-      {.retention = ParseDurationFlag(flags.retention),
-       .client_token_retention =
-           ParseDurationFlag(flags.client_token_retention),
-       .interval = ParseDurationFlag(flags.janitor_interval)});
-  servicemanager::api::ServiceManagerService service(
-      **store, hub, clock,
-      {.partition = {flags.region, flags.account_id},
-       .retention = ParseDurationFlag(flags.retention)},
-      [&worker] { worker.Wake(); });
-
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    Fatal(absl::StrCat("cannot listen on --listen ", flags.listen));
-  }
-  worker.Start();
-  janitor.Start();
-  const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
-  Log(LogLevel::kInfo,
-      absl::StrCat("servicemanager ready: listening on ", host, ":", port,
-                   ", database ", options.path, ", region ", flags.region,
-                   ", account ", flags.account_id, ", worker delay ",
-                   flags.worker_delay_ms, "ms"));
-
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  Log(LogLevel::kInfo,
-      absl::StrCat("received signal ", signal_number, ", shutting down"));
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  janitor.Stop();
-  worker.Stop();
-  Log(LogLevel::kInfo, "stopped");
+  Serve(flags, signals, database_path, **store, hub, metrics, clock);
+  store->reset();
+  Log(LogLevel::kInfo, "stopped: database closed");
   return 0;
 }
 
@@ -198,19 +336,24 @@ int main(int argc, char** argv) {
   Flags flags;
   CLI::App app{
       "servicemanager: manages web services' lifecycle (create, pause, resume, "
-      "delete) the way AWS App Runner does, over gRPC, stored in SQLite."};
+      "delete) the way AWS App Runner does, over gRPC, stored in SQLite. Each "
+      "flag can also be set by the environment variable shown."};
   app.add_option("--listen", flags.listen, "gRPC address, HOST:PORT")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_LISTEN");
   app.add_option("--data-dir", flags.data_dir,
                  "directory of the SQLite file servicemanager.db (created if "
                  "missing)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_DATA_DIR");
   app.add_option("--worker-delay-ms", flags.worker_delay_ms,
                  "how long the simulated compute step of an operation takes")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_WORKER_DELAY_MS")
       ->check(CLI::Range(0, 3600 * 1000));
   app.add_option("--region", flags.region, "region in ARNs and URLs")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_REGION")
       ->check([](const std::string& value) -> std::string {
         for (char c : value) {
           if (!absl::ascii_islower(static_cast<unsigned char>(c)) &&
@@ -222,6 +365,7 @@ int main(int argc, char** argv) {
       });
   app.add_option("--account-id", flags.account_id, "12-digit account id")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_ACCOUNT_ID")
       ->check([](const std::string& value) -> std::string {
         bool digits = value.size() == 12;
         for (char c : value) {
@@ -231,29 +375,54 @@ int main(int argc, char** argv) {
       });
   app.add_option("--service-url-domain", flags.service_url_domain,
                  "domain of service URLs: LABEL.REGION.DOMAIN")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_SERVICE_URL_DOMAIN");
   app.add_option("--sqlite-synchronous", flags.sqlite_synchronous,
                  "full: a commit survives power loss; normal: it survives a "
                  "process crash")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_SQLITE_SYNCHRONOUS")
       ->check(CLI::IsMember({"full", "normal"}));
+  app.add_option("--log-format", flags.log_format,
+                 "text: one readable line per event; json: one JSON object "
+                 "per line (for log collectors)")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--metrics-listen", flags.metrics_listen,
+                 "HOST:PORT of the Prometheus endpoint GET /metrics; empty "
+                 "(the default) serves none")
+      ->envname("SERVICEMANAGER_METRICS_LISTEN");
+  app.add_option("--shutdown-grace-seconds", flags.shutdown_grace_seconds,
+                 "on SIGTERM or SIGINT, how long RPCs in flight may take to "
+                 "end before they are cancelled")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS")
+      ->check(CLI::Range(0, 3600));
   app.add_option("--retention", flags.retention,
                  "how long finished operations and deleted services are kept")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_RETENTION")
       ->check(CheckDuration(absl::Seconds(1)));
   app.add_option("--client-token-retention", flags.client_token_retention,
                  "how long a client_token is remembered (at least 24h)")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_CLIENT_TOKEN_RETENTION")
       ->check(CheckDuration(absl::Hours(24)));
   app.add_option("--janitor-interval", flags.janitor_interval,
                  "time between two purges of what is past retention")
       ->capture_default_str()
+      ->envname("SERVICEMANAGER_JANITOR_INTERVAL")
       ->check(CheckDuration(absl::Seconds(1)));
   app.add_option("--operation-deadline", flags.operation_deadlines,
                  "how long an operation may run before the worker fails it: "
                  "DURATION for every type (default 30m) or TYPE=DURATION, "
                  "e.g. PAUSE_SERVICE=10m; repeatable")
-      ->type_name("[TYPE=]DURATION");
+      ->type_name("[TYPE=]DURATION")
+      ->envname("SERVICEMANAGER_OPERATION_DEADLINE");
   CLI11_PARSE(app, argc, argv);
+  servicemanager::common::SetLogFormat(
+      flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
+  gpr_set_log_function(LogGrpcMessage);
   return Run(flags);
 }

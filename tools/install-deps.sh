@@ -5,7 +5,7 @@ packages=(
   cmake g++ make pkg-config clang-format
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libsqlite3-dev libsqlitecpp-dev sqlite3
-  libabsl-dev libcli11-dev libgtest-dev libgmock-dev
+  libabsl-dev libcli11-dev libgtest-dev libgmock-dev prometheus-cpp-dev
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -59,10 +59,18 @@ size_t Count(const auto& registry) {
 
 }  // namespace
 
-void ChangeHub::SubscribeOperation(const std::string& operation_id,
+ChangeHub::ChangeHub(
+    std::function<void(const domain::Operation&)> on_operation_ended)
+    : on_operation_ended_(std::move(on_operation_ended)) {}
+
+bool ChangeHub::SubscribeOperation(const std::string& operation_id,
                                    std::weak_ptr<OperationListener> listener) {
   absl::MutexLock lock(&mu_);
+  if (shut_down_) {
+    return false;
+  }
   operations_[operation_id].push_back(std::move(listener));
+  return true;
 }
 
 void ChangeHub::UnsubscribeOperation(const std::string& operation_id,
@@ -71,10 +79,14 @@ void ChangeHub::UnsubscribeOperation(const std::string& operation_id,
   Remove(operations_, operation_id, listener);
 }
 
-void ChangeHub::SubscribeService(const std::string& service_id,
+bool ChangeHub::SubscribeService(const std::string& service_id,
                                  std::weak_ptr<ServiceListener> listener) {
   absl::MutexLock lock(&mu_);
+  if (shut_down_) {
+    return false;
+  }
   services_[service_id].push_back(std::move(listener));
+  return true;
 }
 
 void ChangeHub::UnsubscribeService(const std::string& service_id,
@@ -99,12 +111,47 @@ void ChangeHub::OnCommit(const store::Change& change) {
           change.service->status == domain::ServiceStatus::kDeleted);
     }
   }
+  if (on_operation_ended_ && change.operation &&
+      domain::IsFinal(change.operation->status)) {
+    on_operation_ended_(*change.operation);
+  }
   // Outside the lock: a listener may subscribe or unsubscribe from here.
   for (const auto& listener : operation_listeners) {
     listener->OnOperation(*change.operation);
   }
   for (const auto& listener : service_listeners) {
     listener->OnService(*change.service);
+  }
+}
+
+void ChangeHub::Shutdown() {
+  std::vector<std::shared_ptr<OperationListener>> operation_listeners;
+  std::vector<std::shared_ptr<ServiceListener>> service_listeners;
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = true;
+    for (auto& [id, listeners] : operations_) {
+      for (const auto& weak : listeners) {
+        if (auto strong = weak.lock()) {
+          operation_listeners.push_back(std::move(strong));
+        }
+      }
+    }
+    for (auto& [id, listeners] : services_) {
+      for (const auto& weak : listeners) {
+        if (auto strong = weak.lock()) {
+          service_listeners.push_back(std::move(strong));
+        }
+      }
+    }
+    operations_.clear();
+    services_.clear();
+  }
+  for (const auto& listener : operation_listeners) {
+    listener->OnShutdown();
+  }
+  for (const auto& listener : service_listeners) {
+    listener->OnShutdown();
   }
 }
 

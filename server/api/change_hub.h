@@ -10,6 +10,7 @@
 #define SERVICEMANAGER_SERVER_API_CHANGE_HUB_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,23 +30,36 @@ class ChangeHub final : public store::ChangeObserver {
    public:
     virtual ~OperationListener() = default;
     virtual void OnOperation(const domain::Operation& operation) = 0;
+    // The server is stopping: end the call now.
+    virtual void OnShutdown() = 0;
   };
   class ServiceListener {
    public:
     virtual ~ServiceListener() = default;
     virtual void OnService(const domain::Service& service) = 0;
+    virtual void OnShutdown() = 0;
   };
 
-  void SubscribeOperation(const std::string& operation_id,
+  // `on_operation_ended`, if set, is called with every operation that ends,
+  // however it ends (metrics count them).
+  explicit ChangeHub(std::function<void(const domain::Operation&)>
+                         on_operation_ended = nullptr);
+
+  // Subscriptions return false, subscribing nothing, once Shutdown() ran.
+  bool SubscribeOperation(const std::string& operation_id,
                           std::weak_ptr<OperationListener> listener);
   void UnsubscribeOperation(const std::string& operation_id,
                             const OperationListener* listener);
-  void SubscribeService(const std::string& service_id,
+  bool SubscribeService(const std::string& service_id,
                         std::weak_ptr<ServiceListener> listener);
   void UnsubscribeService(const std::string& service_id,
                           const ServiceListener* listener);
 
   void OnCommit(const store::Change& change) override;
+
+  // Tells every listener the server is stopping, so that waits and watches
+  // end before the server's grace period rather than at its end.
+  void Shutdown();
 
   // Subscriptions held now, for tests and metrics.
   size_t operation_subscriptions() const;
@@ -56,7 +70,9 @@ class ChangeHub final : public store::ChangeObserver {
   using Registry =
       absl::flat_hash_map<std::string, std::vector<std::weak_ptr<Listener>>>;
 
+  const std::function<void(const domain::Operation&)> on_operation_ended_;
   mutable absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   Registry<OperationListener> operations_ ABSL_GUARDED_BY(mu_);
   Registry<ServiceListener> services_ ABSL_GUARDED_BY(mu_);
 };

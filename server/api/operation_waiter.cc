@@ -77,10 +77,11 @@ OperationWaiter::OperationWaiter(grpc::CallbackServerContext* context,
 
 void OperationWaiter::Begin(absl::Duration wait) {
   // Subscribe before reading, so an end committed after the read is heard.
-  hub_.SubscribeOperation(operation_id_, weak_from_this());
+  const bool subscribed =
+      hub_.SubscribeOperation(operation_id_, weak_from_this());
   absl::StatusOr<domain::Operation> operation =
       store_.GetOperation(operation_id_);
-  if (!operation.ok() || domain::IsFinal(operation->status) ||
+  if (!subscribed || !operation.ok() || domain::IsFinal(operation->status) ||
       wait <= absl::ZeroDuration()) {
     Complete(operation);
     return;
@@ -99,6 +100,11 @@ void OperationWaiter::OnOperation(const domain::Operation& operation) {
     Complete(operation);
     alarm_.Cancel();
   }
+}
+
+void OperationWaiter::OnShutdown() {
+  Complete(store_.GetOperation(operation_id_));
+  alarm_.Cancel();
 }
 
 void OperationWaiter::OnTimeout() {

@@ -44,6 +44,8 @@ class OperationWaiter final
                   std::string operation_id);
 
   void OnOperation(const domain::Operation& operation) override;
+  // Answers with the operation as it stands.
+  void OnShutdown() override;
   void OnCancel() override;
   void OnDone() override;
 

@@ -41,7 +41,10 @@ void ServiceWatcher::Begin(const domain::ServiceRef& service) {
   service_id_ = service.id;
   // Subscribe before reading, so no change after the read is missed; the
   // revision check drops what the read already showed.
-  hub_.SubscribeService(service_id_, weak_from_this());
+  if (!hub_.SubscribeService(service_id_, weak_from_this())) {
+    OnShutdown();
+    return;
+  }
   absl::StatusOr<domain::Service> current = store_.GetService(service);
   if (!current.ok()) {
     Close(current.status());
@@ -71,6 +74,11 @@ void ServiceWatcher::OnService(const domain::Service& service) {
     step = NextLocked();
   }
   Run(step);
+}
+
+void ServiceWatcher::OnShutdown() {
+  Close(absl::UnavailableError(
+      "the server is shutting down; watch again to resume"));
 }
 
 void ServiceWatcher::OnWriteDone(bool ok) {

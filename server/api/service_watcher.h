@@ -45,6 +45,8 @@ class ServiceWatcher final
                  ChangeHub& hub, const domain::Partition& partition);
 
   void OnService(const domain::Service& service) override;
+  // Ends the stream with UNAVAILABLE: watch again on another server.
+  void OnShutdown() override;
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;

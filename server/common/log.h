@@ -1,16 +1,75 @@
-// One line per event on stderr: "2026-11-26T10:00:00.123Z INFO message".
+// One line per event on stderr. Two formats:
+//   text (default): "2026-11-26T10:00:00.123Z INFO message key=value ..."
+//   json (for log collectors such as Kubernetes'): one object per line,
+//     {"time":"2026-11-26T10:00:00.123Z","level":"INFO","msg":"message",
+//      "key":"value",...}
 // abseil 20220623 has no logging library; this is all the server needs.
 #ifndef SERVICEMANAGER_SERVER_COMMON_LOG_H_
 #define SERVICEMANAGER_SERVER_COMMON_LOG_H_
 
+#include <cmath>
+#include <initializer_list>
+#include <string>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace servicemanager::common {
 
 enum class LogLevel { kInfo, kWarning, kError };
+enum class LogFormat { kText, kJson };
+
+// A structured detail of a line: in json a member of the object (numbers and
+// booleans bare, everything else a string), in text " key=value".
+class LogField {
+ public:
+  LogField(absl::string_view key, absl::string_view value)
+      : key_(key), value_(value), quoted_(true) {}
+  LogField(absl::string_view key, const char* value)
+      : LogField(key, absl::string_view(value)) {}
+  LogField(absl::string_view key, const std::string& value)
+      : LogField(key, absl::string_view(value)) {}
+  LogField(absl::string_view key, bool value)
+      : key_(key), value_(value ? "true" : "false"), quoted_(false) {}
+  template <typename T,
+            std::enable_if_t<
+                std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, int> = 0>
+  LogField(absl::string_view key, T value)
+      : key_(key),
+        value_(absl::StrCat(value)),
+        // JSON has no NaN or infinity; they stay readable as strings.
+        quoted_(std::is_floating_point_v<T> && !std::isfinite(value)) {}
+
+  absl::string_view key() const { return key_; }
+  absl::string_view value() const { return value_; }
+  // Whether json writes the value as a string.
+  bool quoted() const { return quoted_; }
+
+ private:
+  std::string key_;
+  std::string value_;
+  bool quoted_;
+};
+
+// Chooses the format of every later line. Call once at start-up, before
+// other threads log.
+void SetLogFormat(LogFormat format);
 
 // Thread-safe: each call writes one whole line.
-void Log(LogLevel level, absl::string_view message);
+void Log(LogLevel level, absl::string_view message,
+         std::initializer_list<LogField> fields = {});
+
+// The line Log writes, newline included. Exposed for tests.
+std::string FormatLogLine(LogFormat format, LogLevel level, absl::Time time,
+                          absl::string_view message,
+                          std::initializer_list<LogField> fields);
+
+// `text` as a JSON string, quotes included: '"', '\' and control characters
+// escaped, and bytes that are not UTF-8 replaced by U+FFFD, so that the line
+// stays valid JSON whatever a message carries.
+std::string JsonString(absl::string_view text);
 
 }  // namespace servicemanager::common
 

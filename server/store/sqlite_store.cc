@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -1389,6 +1390,36 @@ absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {
         }
         return FromMicros(*due);
       });
+}
+
+absl::StatusOr<StoreStats> SqliteStore::GetStats(absl::Time now) {
+  ReadLease lease = Read();
+  Connection& c = *lease;
+  return GuardSqlite("read statistics", [&]() -> absl::StatusOr<StoreStats> {
+    // One read transaction, so that the numbers agree with each other.
+    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+    StoreStats stats;
+    {
+      // operations_due holds exactly the open operations.
+      Query q(c,
+              "SELECT COUNT(*), MIN(started_at) FROM operations"
+              " WHERE due_at IS NOT NULL");
+      q->executeStep();
+      stats.open_operations = q->getColumn(0).getInt64();
+      if (std::optional<int64_t> oldest = NullableInt(q->getColumn(1))) {
+        stats.oldest_open_operation_age =
+            std::max(absl::ZeroDuration(), now - FromMicros(*oldest));
+      }
+    }
+    {
+      Query q(c,
+              "SELECT page_count * page_size"
+              " FROM pragma_page_count(), pragma_page_size()");
+      q->executeStep();
+      stats.database_size_bytes = q->getColumn(0).getInt64();
+    }
+    return stats;
+  });
 }
 
 }  // namespace servicemanager::store

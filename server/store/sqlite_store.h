@@ -92,6 +92,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<Purged> Purge(const PurgeRequest& request) override;
   absl::StatusOr<int> RecoverOperations(absl::Time latest_due) override;
   absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
+  absl::StatusOr<StoreStats> GetStats(absl::Time now) override;
 
  private:
   // Lends a read connection for the lifetime of the lease.

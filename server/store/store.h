@@ -9,6 +9,7 @@
 #ifndef SERVICEMANAGER_SERVER_STORE_STORE_H_
 #define SERVICEMANAGER_SERVER_STORE_STORE_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -119,6 +120,17 @@ struct Work {
   std::optional<domain::ImageVersion> image;
 };
 
+// A snapshot of the store for monitoring.
+struct StoreStats {
+  // Operations accepted and not yet ended (PENDING or IN_PROGRESS).
+  int64_t open_operations = 0;
+  // How long the oldest of them has been open (since it was accepted); zero
+  // when none is.
+  absl::Duration oldest_open_operation_age;
+  // The database's size: pages in use times the page size.
+  int64_t database_size_bytes = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -227,6 +239,10 @@ class Store {
   // When the worker next has something to do (an open operation due, or past
   // its deadline), if any operation is open.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDueTime() = 0;
+
+  // For monitoring, at `now`. Reads only; its cost grows with the number of
+  // open operations, not with the history.
+  virtual absl::StatusOr<StoreStats> GetStats(absl::Time now) = 0;
 };
 
 }  // namespace servicemanager::store

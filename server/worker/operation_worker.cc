@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "domain/lifecycle.h"
 
 namespace servicemanager::worker {
 namespace {
@@ -76,6 +77,9 @@ absl::StatusOr<int> OperationWorker::RunOnce() {
                                             options_.batch_size));
   int finished = 0;
   for (const store::Work& work : due) {
+    if (Stopping()) {
+      break;  // The rest stay due; the next start finishes them.
+    }
     const domain::Operation& op = work.operation;
     const bool rollback =
         op.status == domain::OperationStatus::kRollbackInProgress;

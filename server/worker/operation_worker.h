@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "domain/operation.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 
@@ -58,6 +59,10 @@ class OperationWorker {
 
  private:
   void Loop();
+  bool Stopping() const {
+    absl::MutexLock lock(&mu_);
+    return stopping_;
+  }
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return woken_ || stopping_;
   }

@@ -316,6 +316,33 @@ TEST_F(OperationsApiTest, WatchOfAnUnknownServiceIsNotFound) {
   EXPECT_EQ(end->error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(OperationsApiTest, AShutdownAnswersWaitersAndEndsWatches) {
+  const std::string arn = CreateRunning("stopping-web");
+  const std::string id = StartPause(arn);
+  StreamReader watch(*stub_, arn);
+  ASSERT_EQ(watch.Await(1).size(), 1u);
+  auto waited = std::async(std::launch::async, [&] {
+    v1::WaitOperationResponse response;
+    Outcome outcome = Wait(id, absl::Seconds(30), &response);
+    return std::make_pair(outcome, response);
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (hub_.operation_subscriptions() == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+
+  const absl::Time start = absl::Now();
+  hub_.Shutdown();
+  auto [outcome, response] = waited.get();
+  EXPECT_EQ(outcome.code, grpc::StatusCode::OK) << outcome.message;
+  EXPECT_FALSE(response.done());
+  EXPECT_EQ(response.operation().status(), v1::PENDING);
+  std::optional<grpc::Status> end = watch.AwaitEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
 // --- client_token ----------------------------------------------------------
 
 TEST_F(OperationsApiTest, ARetryWithTheSameTokenGetsTheFirstResponse) {
