@@ -12,6 +12,7 @@
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
+#include "absl/algorithm/container.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
@@ -24,6 +25,7 @@
 #include "common/status_macros.h"
 #include "domain/lifecycle.h"
 #include "domain/validation.h"
+#include "sqlite3.h"
 #include "store/migrator.h"
 #include "store/sqlite_status.h"
 
@@ -708,10 +710,147 @@ SqliteStore::ReadLease SqliteStore::Read() {
   return ReadLease(*this, std::move(connection));
 }
 
-void SqliteStore::Publish(const Change& change) {
-  if (observer_ != nullptr) {
-    observer_->OnCommit(change);
+// One write waiting in the queue: its body, and once done its status and
+// changes.
+struct SqliteStore::PendingWrite {
+  absl::string_view what;
+  const WriteBody* body = nullptr;
+  absl::Status status;
+  std::vector<Change> changes;
+  bool done = false;
+};
+
+absl::Status SqliteStore::Write(absl::string_view what, WriteBody body) {
+  std::vector<WriteBody> bodies;
+  bodies.push_back(std::move(body));
+  return WriteAll(what, std::move(bodies)).front();
+}
+
+std::vector<absl::Status> SqliteStore::WriteAll(absl::string_view what,
+                                                std::vector<WriteBody> bodies) {
+  std::vector<PendingWrite> writes(bodies.size());
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    writes[i].what = what;
+    writes[i].body = &bodies[i];
   }
+  auto all_done = [&writes] {
+    return absl::c_all_of(writes, [](const PendingWrite& w) { return w.done; });
+  };
+  queue_mu_.Lock();
+  for (PendingWrite& write : writes) {
+    queue_.push_back(&write);
+  }
+  // Group commit: whoever finds no batch running leads the next one, made of
+  // every write queued by then; the others wait for it to commit theirs.
+  while (!all_done()) {
+    auto can_lead = [this, &all_done]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                        queue_mu_) { return !leading_ || all_done(); };
+    queue_mu_.Await(absl::Condition(&can_lead));
+    if (all_done()) {
+      break;
+    }
+    leading_ = true;
+    std::vector<PendingWrite*> batch;
+    while (!queue_.empty() &&
+           static_cast<int>(batch.size()) < options_.max_writes_per_commit) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    queue_mu_.Unlock();
+    {
+      absl::MutexLock lock(&write_mu_);
+      RunBatch(batch);
+    }
+    queue_mu_.Lock();
+    for (PendingWrite* write : batch) {
+      write->done = true;
+    }
+    leading_ = false;
+  }
+  queue_mu_.Unlock();
+  std::vector<absl::Status> statuses;
+  for (const PendingWrite& write : writes) {
+    statuses.push_back(write.status);
+  }
+  return statuses;
+}
+
+void SqliteStore::RunBatch(const std::vector<PendingWrite*>& batch) {
+  Connection& c = *writer_;
+  auto exec = [&c](absl::string_view what, const char* sql) {
+    return GuardSqlite(what, [&c, sql] {
+      Query(c, sql)->exec();
+      return absl::OkStatus();
+    });
+  };
+  if (absl::Status begin = exec("begin", "BEGIN IMMEDIATE"); !begin.ok()) {
+    for (PendingWrite* write : batch) {
+      write->status = begin;
+    }
+    return;
+  }
+  // Each write runs in its own savepoint: one that fails (or only
+  // validates) is rolled back alone, and the rest still commit.
+  std::vector<PendingWrite*> kept;
+  absl::Status lost;  // Set if SQLite rolled the whole transaction back.
+  for (PendingWrite* write : batch) {
+    if (!lost.ok()) {
+      write->status = lost;
+      continue;
+    }
+    WriteContext context{.connection = c, .changes = {}, .discard = false};
+    absl::Status status = exec(write->what, "SAVEPOINT sm_write");
+    if (status.ok()) {
+      status =
+          GuardSqlite(write->what, [&] { return (*write->body)(context); });
+    }
+    if (sqlite3_get_autocommit(c.db().getHandle()) != 0) {
+      // An I/O error, a full disk and the like can end the transaction.
+      lost = status.ok() ? absl::UnavailableError(absl::StrCat(
+                               write->what, ": the transaction was lost"))
+                         : status;
+      write->status = lost;
+      continue;
+    }
+    if (!status.ok() || context.discard) {
+      absl::Status undone = exec(write->what, "ROLLBACK TO sm_write");
+      if (undone.ok()) undone = exec(write->what, "RELEASE sm_write");
+      write->status = undone.ok() ? status : undone;
+      if (!undone.ok()) lost = undone;
+      continue;
+    }
+    if (absl::Status released = exec(write->what, "RELEASE sm_write");
+        !released.ok()) {
+      lost = released;
+      write->status = released;
+      continue;
+    }
+    write->changes = std::move(context.changes);
+    kept.push_back(write);
+  }
+  absl::Status commit = lost.ok() ? exec("commit", "COMMIT") : lost;
+  if (!commit.ok()) {
+    if (sqlite3_get_autocommit(c.db().getHandle()) == 0) {
+      exec("rollback", "ROLLBACK").IgnoreError();
+    }
+    for (PendingWrite* write : kept) {
+      write->status = commit;
+      write->changes.clear();
+    }
+    return;
+  }
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  if (observer_ != nullptr) {
+    for (PendingWrite* write : kept) {
+      for (const Change& change : write->changes) {
+        observer_->OnCommit(change);
+      }
+    }
+  }
+}
+
+int64_t SqliteStore::commits() const {
+  return commits_.load(std::memory_order_relaxed);
 }
 
 absl::Duration SqliteStore::DeadlineOf(OperationType type) const {
@@ -725,10 +864,9 @@ template <typename Body>
 absl::StatusOr<Accepted> SqliteStore::Accept(absl::string_view what,
                                              const CallOptions& options,
                                              Body&& body) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite(what, [&]() -> absl::StatusOr<Accepted> {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+  Accepted accepted;
+  RETURN_IF_ERROR(Write(what, [&](WriteContext& w) -> absl::Status {
+    Connection& c = w.connection;
     const absl::Time now = clock_.Now();
     const ClientToken* token = options.validate_only || !options.client_token
                                    ? nullptr
@@ -737,24 +875,23 @@ absl::StatusOr<Accepted> SqliteStore::Accept(absl::string_view what,
       ASSIGN_OR_RETURN(std::optional<std::string> replay,
                        FindClientToken(c, *token));
       if (replay) {
-        Accepted accepted;
         accepted.replayed_response = *std::move(replay);
-        return accepted;
+        return absl::OkStatus();
       }
     }
-    ASSIGN_OR_RETURN(Accepted accepted, body(c, now));
+    ASSIGN_OR_RETURN(accepted, body(c, now));
     if (options.validate_only) {
-      // The transaction rolls back when it goes out of scope.
       accepted.operation.id.clear();
-      return accepted;
+      w.discard = true;
+      return absl::OkStatus();
     }
     if (token != nullptr) {
       SaveClientToken(c, *token, token->encode_response(accepted), now);
     }
-    tx.commit();
-    Publish({accepted.service, accepted.operation});
-    return accepted;
-  });
+    w.changes.push_back({accepted.service, accepted.operation});
+    return absl::OkStatus();
+  }));
+  return accepted;
 }
 
 absl::StatusOr<Accepted> SqliteStore::CreateService(
@@ -943,55 +1080,54 @@ absl::StatusOr<Operation> SqliteStore::GetOperation(
 
 absl::StatusOr<Operation> SqliteStore::CancelOperation(
     absl::string_view operation_id) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite("cancel operation", [&]() -> absl::StatusOr<Operation> {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    const absl::Time now = clock_.Now();
-    ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, operation_id));
-    ASSIGN_OR_RETURN(domain::CancelAction action, domain::Cancel(op.status));
-    switch (action) {
-      case domain::CancelAction::kEndNow:
-        EndOperation(
-            c, op,
-            {.succeeded = false,
-             .status = OperationStatus::kFailed,
-             .service_status = domain::CancelledStatus(op.prior_status),
-             .error_code = domain::kErrorCancelled,
-             .error_message = "cancelled before it started"},
-            now);
-        break;
-      case domain::CancelAction::kRollBack: {
-        // Due at once: the worker rolls back what the operation did.
-        Query q(c,
-                "UPDATE operations SET status = 'ROLLBACK_IN_PROGRESS',"
-                " due_at = ?1, updated_at = ?1, error_code = ?2,"
-                " error_message = ?3 WHERE operation_id = ?4");
-        q->bind(1, Micros(now));
-        q->bind(2, std::string(domain::kErrorCancelled));
-        q->bind(3, "cancelled while in progress; rolling back");
-        q->bind(4, op.id);
-        q->exec();
-        break;
-      }
-      case domain::CancelAction::kAlreadyRollingBack:
-        break;
-    }
-    ASSIGN_OR_RETURN(Operation result, LoadOperation(c, operation_id));
-    Service service = LoadService(c, op.service_pk);
-    tx.commit();
-    Publish({std::move(service), result});
-    return result;
-  });
+  Operation result;
+  RETURN_IF_ERROR(
+      Write("cancel operation", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        const absl::Time now = clock_.Now();
+        ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, operation_id));
+        ASSIGN_OR_RETURN(domain::CancelAction action,
+                         domain::Cancel(op.status));
+        switch (action) {
+          case domain::CancelAction::kEndNow:
+            EndOperation(
+                c, op,
+                {.succeeded = false,
+                 .status = OperationStatus::kFailed,
+                 .service_status = domain::CancelledStatus(op.prior_status),
+                 .error_code = domain::kErrorCancelled,
+                 .error_message = "cancelled before it started"},
+                now);
+            break;
+          case domain::CancelAction::kRollBack: {
+            // Due at once: the worker rolls back what the operation did.
+            Query q(c,
+                    "UPDATE operations SET status = 'ROLLBACK_IN_PROGRESS',"
+                    " due_at = ?1, updated_at = ?1, error_code = ?2,"
+                    " error_message = ?3 WHERE operation_id = ?4");
+            q->bind(1, Micros(now));
+            q->bind(2, std::string(domain::kErrorCancelled));
+            q->bind(3, "cancelled while in progress; rolling back");
+            q->bind(4, op.id);
+            q->exec();
+            break;
+          }
+          case domain::CancelAction::kAlreadyRollingBack:
+            break;
+        }
+        ASSIGN_OR_RETURN(result, LoadOperation(c, operation_id));
+        w.changes.push_back({LoadService(c, op.service_pk), result});
+        return absl::OkStatus();
+      }));
+  return result;
 }
 
 absl::StatusOr<SourceVersionRecorded> SqliteStore::RecordSourceVersion(
     const domain::ServiceRef& service, absl::string_view image_identifier) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite(
-      "record source version", [&]() -> absl::StatusOr<SourceVersionRecorded> {
-        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+  SourceVersionRecorded result;
+  RETURN_IF_ERROR(
+      Write("record source version", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
         const absl::Time now = clock_.Now();
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
         if (row.service.status == ServiceStatus::kDeleted) {
@@ -1001,7 +1137,6 @@ absl::StatusOr<SourceVersionRecorded> SqliteStore::RecordSourceVersion(
         const int64_t version = InsertImage(c, row.pk, image_identifier, now);
         std::optional<ServiceConfig> config =
             LoadConfig(c, row.pk, row.config_version.value_or(0));
-        SourceVersionRecorded result;
         // A paused service records the version only; App Runner deploys
         // nothing that arrived while paused, even with auto deployments on.
         if (row.service.status == ServiceStatus::kRunning && config &&
@@ -1025,10 +1160,10 @@ absl::StatusOr<SourceVersionRecorded> SqliteStore::RecordSourceVersion(
           q->exec();
         }
         result.service = LoadService(c, row.pk);
-        tx.commit();
-        Publish({result.service, result.deployment});
-        return result;
-      });
+        w.changes.push_back({result.service, result.deployment});
+        return absl::OkStatus();
+      }));
+  return result;
 }
 
 absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
@@ -1068,10 +1203,8 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
 
 absl::Status SqliteStore::TagService(const domain::ServiceRef& service,
                                      const std::vector<domain::Tag>& tags) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite("tag resource", [&]() -> absl::Status {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+  return Write("tag resource", [&](WriteContext& w) -> absl::Status {
+    Connection& c = w.connection;
     ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
     RETURN_IF_ERROR(domain::CheckCanTag(row.service.status));
     for (const domain::Tag& tag : tags) {
@@ -1092,17 +1225,14 @@ absl::Status SqliteStore::TagService(const domain::ServiceRef& service,
           absl::StrCat("tags: a resource may have at most ",
                        domain::kMaxTagsPerResource, " tags"));
     }
-    tx.commit();
     return absl::OkStatus();
   });
 }
 
 absl::Status SqliteStore::UntagService(const domain::ServiceRef& service,
                                        const std::vector<std::string>& keys) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite("untag resource", [&]() -> absl::Status {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+  return Write("untag resource", [&](WriteContext& w) -> absl::Status {
+    Connection& c = w.connection;
     ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
     RETURN_IF_ERROR(domain::CheckCanTag(row.service.status));
     for (const std::string& key : keys) {
@@ -1111,7 +1241,6 @@ absl::Status SqliteStore::UntagService(const domain::ServiceRef& service,
       q->bind(2, key);
       q->exec();
     }
-    tx.commit();
     return absl::OkStatus();
   });
 }
@@ -1138,11 +1267,11 @@ absl::StatusOr<std::vector<domain::Tag>> SqliteStore::ListTags(
 
 absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
     absl::Time now, absl::Duration compute_time, int limit) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite(
-      "take due operations", [&]() -> absl::StatusOr<std::vector<Work>> {
-        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+  std::vector<Work> due;
+  RETURN_IF_ERROR(
+      Write("take due operations", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        due.clear();
         std::vector<std::string> claimed;
         {
           Query claim(c,
@@ -1156,7 +1285,6 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
             claimed.push_back(claim->getColumn(0).getString());
           }
         }
-        std::vector<Work> due;
         struct Targets {
           int64_t pk;
           std::optional<int64_t> config;
@@ -1202,27 +1330,33 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
             due[i].image = LoadImage(c, targets[i].pk, *targets[i].image);
           }
         }
-        std::vector<Operation> changed;
         for (const std::string& id : claimed) {
           ASSIGN_OR_RETURN(Operation op, LoadOperation(c, id));
-          changed.push_back(std::move(op));
+          w.changes.push_back({std::nullopt, std::move(op)});
         }
-        tx.commit();
-        for (Operation& op : changed) {
-          Publish({std::nullopt, std::move(op)});
-        }
-        return due;
-      });
+        return absl::OkStatus();
+      }));
+  return due;
 }
 
-absl::Status SqliteStore::FinishOperation(absl::string_view operation_id,
-                                          OperationStatus seen, bool succeeded,
-                                          absl::string_view error,
-                                          absl::Time now) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite("finish operation", [&]() -> absl::Status {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+std::vector<absl::Status> SqliteStore::FinishOperations(
+    const std::vector<Finish>& finishes, absl::Time now) {
+  std::vector<WriteBody> bodies;
+  for (const Finish& finish : finishes) {
+    bodies.push_back([this, &finish, now](WriteContext& w) {
+      return FinishOne(w, finish.operation_id, finish.seen, finish.succeeded,
+                       finish.error, now);
+    });
+  }
+  return WriteAll("finish operation", std::move(bodies));
+}
+
+absl::Status SqliteStore::FinishOne(WriteContext& w,
+                                    absl::string_view operation_id,
+                                    OperationStatus seen, bool succeeded,
+                                    absl::string_view error, absl::Time now) {
+  Connection& c = w.connection;
+  {
     ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, operation_id));
     if (domain::IsFinal(op.status)) {
       return absl::FailedPreconditionError(
@@ -1262,57 +1396,52 @@ absl::Status SqliteStore::FinishOperation(absl::string_view operation_id,
     }
     EndOperation(c, op, outcome, now);
     ASSIGN_OR_RETURN(Operation ended, LoadOperation(c, operation_id));
-    Service service = LoadService(c, op.service_pk);
-    tx.commit();
-    Publish({std::move(service), std::move(ended)});
+    w.changes.push_back({LoadService(c, op.service_pk), std::move(ended)});
     return absl::OkStatus();
-  });
+  }
 }
 
 absl::StatusOr<int> SqliteStore::ExpireOperations(absl::Time now) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite("expire operations", [&]() -> absl::StatusOr<int> {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::vector<std::string> expired;
-    {
-      Query q(c, "SELECT operation_id FROM operations WHERE deadline_at <= ?");
-      q->bind(1, Micros(now));
-      while (q->executeStep()) {
-        expired.push_back(q->getColumn(0).getString());
-      }
-    }
-    std::vector<Change> changes;
-    for (const std::string& id : expired) {
-      ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, id));
-      EndOperation(c, op,
-                   {.succeeded = false,
-                    .status = OperationStatus::kFailed,
-                    .service_status = op.failure_status,
-                    .error_code = domain::kErrorDeadlineExceeded,
-                    .error_message = absl::StrCat(
-                        "did not end within its deadline of ",
-                        absl::FormatDuration(op.deadline_at.value_or(now) -
-                                             op.started_at),
-                        "; the service was rolled back")},
-                   now);
-      ASSIGN_OR_RETURN(Operation ended, LoadOperation(c, id));
-      changes.push_back({LoadService(c, op.service_pk), std::move(ended)});
-    }
-    tx.commit();
-    for (const Change& change : changes) {
-      Publish(change);
-    }
-    return static_cast<int>(expired.size());
-  });
+  std::vector<std::string> expired;
+  RETURN_IF_ERROR(
+      Write("expire operations", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        expired.clear();
+        {
+          Query q(c,
+                  "SELECT operation_id FROM operations WHERE deadline_at <= ?");
+          q->bind(1, Micros(now));
+          while (q->executeStep()) {
+            expired.push_back(q->getColumn(0).getString());
+          }
+        }
+        for (const std::string& id : expired) {
+          ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, id));
+          EndOperation(c, op,
+                       {.succeeded = false,
+                        .status = OperationStatus::kFailed,
+                        .service_status = op.failure_status,
+                        .error_code = domain::kErrorDeadlineExceeded,
+                        .error_message = absl::StrCat(
+                            "did not end within its deadline of ",
+                            absl::FormatDuration(op.deadline_at.value_or(now) -
+                                                 op.started_at),
+                            "; the service was rolled back")},
+                       now);
+          ASSIGN_OR_RETURN(Operation ended, LoadOperation(c, id));
+          w.changes.push_back(
+              {LoadService(c, op.service_pk), std::move(ended)});
+        }
+        return absl::OkStatus();
+      }));
+  return static_cast<int>(expired.size());
 }
 
 absl::StatusOr<Purged> SqliteStore::Purge(const PurgeRequest& request) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite("purge", [&]() -> absl::StatusOr<Purged> {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    Purged purged;
+  Purged purged;
+  RETURN_IF_ERROR(Write("purge", [&](WriteContext& w) -> absl::Status {
+    Connection& c = w.connection;
+    purged = Purged{};
     {
       Query q(c,
               "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
@@ -1351,25 +1480,26 @@ absl::StatusOr<Purged> SqliteStore::Purge(const PurgeRequest& request) {
       q->bind(2, request.batch_size);
       purged.client_tokens = q->exec();
     }
-    tx.commit();
-    return purged;
-  });
+    return absl::OkStatus();
+  }));
+  return purged;
 }
 
 absl::StatusOr<int> SqliteStore::RecoverOperations(absl::Time latest_due) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite("recover operations", [&]() -> absl::StatusOr<int> {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    Query q(c, "UPDATE operations SET due_at = ?1 WHERE due_at > ?1");
-    q->bind(1, Micros(latest_due));
-    q->exec();
-    Query open(c, "SELECT COUNT(*) FROM operations WHERE due_at IS NOT NULL");
-    open->executeStep();
-    const int count = open->getColumn(0).getInt();
-    tx.commit();
-    return count;
-  });
+  int count = 0;
+  RETURN_IF_ERROR(
+      Write("recover operations", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        Query q(c, "UPDATE operations SET due_at = ?1 WHERE due_at > ?1");
+        q->bind(1, Micros(latest_due));
+        q->exec();
+        Query open(c,
+                   "SELECT COUNT(*) FROM operations WHERE due_at IS NOT NULL");
+        open->executeStep();
+        count = open->getColumn(0).getInt();
+        return absl::OkStatus();
+      }));
+  return count;
 }
 
 absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {

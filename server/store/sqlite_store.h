@@ -1,13 +1,20 @@
 // The Store on SQLite, in WAL mode with foreign keys on.
 //
-// Writes go through one connection, one transaction at a time (a mutex
-// serializes them: SQLite has one writer anyway, and this keeps lock waits out
-// of the database). Reads use a small pool of their own connections, so they
-// never wait behind a write. Every connection keeps its prepared statements.
+// Writes go through one connection (SQLite has one writer anyway, and this
+// keeps lock waits out of the database), with group commit: writes that
+// arrive while a transaction commits wait and then share the next one, each
+// in its own savepoint, so one fsync serves many calls while each call's
+// changes still commit all or nothing, and no call returns before its commit.
+// Reads use a small pool of their own connections, so they never wait behind
+// a write. Every connection keeps its prepared statements.
 // Thread-safe. The clock and id generator must outlive the store.
 #ifndef SERVICEMANAGER_SERVER_STORE_SQLITE_STORE_H_
 #define SERVICEMANAGER_SERVER_STORE_SQLITE_STORE_H_
 
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +44,8 @@ struct SqliteOptions {
   bool synchronous_full = true;
   int read_connections = 4;
   int busy_timeout_ms = 5000;
+  // The most writes that share one transaction.
+  int max_writes_per_commit = 256;
   // How long an operation may stay open before the worker fails it, by type;
   // types not listed get default_operation_deadline. Fixed when the operation
   // starts.
@@ -84,14 +93,15 @@ class SqliteStore final : public Store {
       const domain::ServiceRef& service) override;
   absl::StatusOr<std::vector<Work>> TakeDueOperations(
       absl::Time now, absl::Duration compute_time, int limit) override;
-  absl::Status FinishOperation(absl::string_view operation_id,
-                               domain::OperationStatus seen, bool succeeded,
-                               absl::string_view error,
-                               absl::Time now) override;
+  std::vector<absl::Status> FinishOperations(
+      const std::vector<Finish>& finishes, absl::Time now) override;
   absl::StatusOr<int> ExpireOperations(absl::Time now) override;
   absl::StatusOr<Purged> Purge(const PurgeRequest& request) override;
   absl::StatusOr<int> RecoverOperations(absl::Time latest_due) override;
   absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
+
+  // Transactions committed so far: with group commit, fewer than writes.
+  int64_t commits() const;
   absl::StatusOr<StoreStats> GetStats(absl::Time now) override;
 
  private:
@@ -105,18 +115,47 @@ class SqliteStore final : public Store {
 
   ReadLease Read();
 
-  // Runs `body` in an IMMEDIATE transaction on the writer, honouring
-  // `options` (client token, validate_only), then tells the observer.
+  // What a write's body works with: the writer connection, inside the
+  // write's savepoint.
+  struct WriteContext {
+    Connection& connection;
+    // Told to the observer once the transaction commits.
+    std::vector<Change> changes;
+    // Roll the write back although it succeeded (validate_only).
+    bool discard = false;
+  };
+  using WriteBody = std::function<absl::Status(WriteContext&)>;
+  struct PendingWrite;
+
+  // Runs `body` as one write (see the class comment) and returns its status,
+  // or the commit's if the commit failed. `what` names it in errors.
+  absl::Status Write(absl::string_view what, WriteBody body);
+  // Several writes, committed together; one status each.
+  std::vector<absl::Status> WriteAll(absl::string_view what,
+                                     std::vector<WriteBody> bodies);
+  void RunBatch(const std::vector<PendingWrite*>& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // Runs `body` as one write, honouring `options` (client token,
+  // validate_only).
   template <typename Body>
   absl::StatusOr<Accepted> Accept(absl::string_view what,
                                   const CallOptions& options, Body&& body);
-  void Publish(const Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status FinishOne(WriteContext& w, absl::string_view operation_id,
+                         domain::OperationStatus seen, bool succeeded,
+                         absl::string_view error, absl::Time now);
   absl::Duration DeadlineOf(domain::OperationType type) const;
 
   const SqliteOptions options_;
   common::Clock& clock_;
   common::IdGenerator& ids_;
   ChangeObserver* const observer_;
+
+  // Writes waiting for a transaction, and whether one is being run.
+  absl::Mutex queue_mu_;
+  std::deque<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool leading_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::atomic<int64_t> commits_ = 0;
 
   absl::Mutex write_mu_;
   std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);

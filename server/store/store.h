@@ -208,7 +208,15 @@ class Store {
   virtual absl::StatusOr<std::vector<Work>> TakeDueOperations(
       absl::Time now, absl::Duration compute_time, int limit) = 0;
 
-  // Ends an open operation in one transaction, if it is still in `seen` (the
+  // One operation's end, as the worker saw it: for FinishOperations.
+  struct Finish {
+    std::string operation_id;
+    domain::OperationStatus seen = domain::OperationStatus::kInProgress;
+    bool succeeded = false;
+    std::string error;
+  };
+
+  // Ends an open operation, all or nothing, if it is still in `seen` (the
   // status the worker took it in; ABORTED, changing nothing, if a cancel
   // changed it since).
   // From IN_PROGRESS: on success SUCCEEDED and the service in its new status
@@ -218,10 +226,18 @@ class Store {
   // From ROLLBACK_IN_PROGRESS: ROLLBACK_SUCCEEDED and the service back in its
   // prior status, or ROLLBACK_FAILED.
   // FAILED_PRECONDITION if the operation already ended.
-  virtual absl::Status FinishOperation(absl::string_view operation_id,
-                                       domain::OperationStatus seen,
-                                       bool succeeded, absl::string_view error,
-                                       absl::Time now) = 0;
+  absl::Status FinishOperation(absl::string_view operation_id,
+                               domain::OperationStatus seen, bool succeeded,
+                               absl::string_view error, absl::Time now) {
+    return FinishOperations({{std::string(operation_id), seen, succeeded,
+                              std::string(error)}},
+                            now)
+        .front();
+  }
+  // Ends several operations as FinishOperation would, each all or nothing,
+  // committed together. One status each, in order.
+  virtual std::vector<absl::Status> FinishOperations(
+      const std::vector<Finish>& finishes, absl::Time now) = 0;
 
   // Fails every open operation whose deadline is at or before `now` (FAILED,
   // error code DEADLINE_EXCEEDED) and rolls its service back as a failure

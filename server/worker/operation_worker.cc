@@ -75,7 +75,9 @@ absl::StatusOr<int> OperationWorker::RunOnce() {
   ASSIGN_OR_RETURN(std::vector<store::Work> due,
                    store_.TakeDueOperations(clock_.Now(), options_.compute_time,
                                             options_.batch_size));
-  int finished = 0;
+  // The runtime calls first, then every result in one commit: a batch
+  // shares one fsync.
+  std::vector<store::Store::Finish> finishes;
   for (const store::Work& work : due) {
     if (Stopping()) {
       break;  // The rest stay due; the next start finishes them.
@@ -85,24 +87,39 @@ absl::StatusOr<int> OperationWorker::RunOnce() {
         op.status == domain::OperationStatus::kRollbackInProgress;
     const absl::Status compute =
         rollback ? RunRollback(runtime_, work) : RunCompute(runtime_, work);
-    const absl::Status commit = store_.FinishOperation(
-        op.id, op.status, compute.ok(), compute.message(), clock_.Now());
-    if (absl::IsAborted(commit)) {
+    finishes.push_back(
+        {op.id, op.status, compute.ok(), std::string(compute.message())});
+  }
+  const std::vector<absl::Status> commits =
+      store_.FinishOperations(finishes, clock_.Now());
+  int finished = 0;
+  absl::Status first_error;
+  for (size_t i = 0; i < finishes.size(); ++i) {
+    const store::Store::Finish& finish = finishes[i];
+    const domain::Operation& op = due[i].operation;
+    if (absl::IsAborted(commits[i])) {
       // Cancelled while the runtime worked: it is due again, as a rollback.
-      common::Log(common::LogLevel::kInfo,
-                  absl::StrCat("operation ", op.id, ": ", commit.message()));
+      common::Log(
+          common::LogLevel::kInfo,
+          absl::StrCat("operation ", op.id, ": ", commits[i].message()));
       continue;
     }
-    RETURN_IF_ERROR(commit);
+    if (!commits[i].ok()) {
+      first_error.Update(commits[i]);
+      continue;
+    }
     ++finished;
+    const bool rollback =
+        finish.seen == domain::OperationStatus::kRollbackInProgress;
     common::Log(
-        compute.ok() ? common::LogLevel::kInfo : common::LogLevel::kWarning,
+        finish.succeeded ? common::LogLevel::kInfo : common::LogLevel::kWarning,
         absl::StrCat(
             "operation ", op.id, " ", domain::ToString(op.type), " of service ",
             op.service_id, ": ", rollback ? "rollback " : "",
-            compute.ok() ? "SUCCEEDED"
-                         : absl::StrCat("failed: ", compute.message())));
+            finish.succeeded ? "SUCCEEDED"
+                             : absl::StrCat("failed: ", finish.error)));
   }
+  RETURN_IF_ERROR(first_error);
   return finished;
 }
 

@@ -3,11 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
@@ -862,6 +865,77 @@ TEST_F(SqliteStoreTest, PauseKeepsImagesAndConfigsDeleteRemovesThem) {
       << "environment values, secrets included, must go with the config";
   EXPECT_EQ(CountRows("tags", service), 0);
   EXPECT_EQ(CountRows("operations", service), 3);
+}
+
+// --- Group commit ----------------------------------------------------------
+
+TEST_F(SqliteStoreTest, FinishesOfABatchShareOneCommitAndFailAlone) {
+  std::vector<Service> services;
+  for (int i = 0; i < 3; ++i) {
+    services.push_back(Create(absl::StrCat("batched-", i)));
+  }
+  auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 100);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_EQ(due->size(), 3u);
+
+  const int64_t commits_before = store_->commits();
+  std::vector<servicemanager::store::Store::Finish> finishes = {
+      {(*due)[0].operation.id, OperationStatus::kInProgress, true, ""},
+      {"00000000-0000-4000-8000-0000000fffff", OperationStatus::kInProgress,
+       true, ""},
+      {(*due)[1].operation.id, OperationStatus::kInProgress, false, "no"},
+      // Ended by the first: refused, and nothing of it is written.
+      {(*due)[0].operation.id, OperationStatus::kInProgress, false, "again"},
+      {(*due)[2].operation.id, OperationStatus::kInProgress, true, ""},
+  };
+  std::vector<absl::Status> statuses =
+      store_->FinishOperations(finishes, clock_.Now());
+  EXPECT_EQ(store_->commits() - commits_before, 1);
+  ASSERT_EQ(statuses.size(), finishes.size());
+  EXPECT_THAT(statuses[0], IsOk());
+  EXPECT_THAT(statuses[1], StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(statuses[2], IsOk());
+  EXPECT_THAT(statuses[3], StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(statuses[4], IsOk());
+  EXPECT_EQ(Get(services[0]).status, ServiceStatus::kRunning);
+  EXPECT_EQ(Get(services[1]).status, ServiceStatus::kCreateFailed);
+  EXPECT_EQ(Get(services[2]).status, ServiceStatus::kRunning);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentCallsShareCommitsAndAllLand) {
+  options_.synchronous_full = true;  // A commit then costs an fsync.
+  Reopen();
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 8;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures = 0;
+  const int64_t commits_before = store_->commits();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!store_
+                 ->CreateService(MakeService(absl::StrCat("c-", t, "-", i)), {})
+                 .ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(failures, 0);
+  auto page = store_->ListServices(100, "", std::nullopt);
+  ASSERT_THAT(page, IsOk());
+  auto next = store_->ListServices(100, page->next_token, std::nullopt);
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(page->items.size() + next->items.size(),
+            static_cast<size_t>(kThreads * kPerThread));
+  const int64_t commits = store_->commits() - commits_before;
+  std::cout << kThreads * kPerThread << " creates in " << commits
+            << " commits\n";
+  EXPECT_LT(commits, kThreads * kPerThread)
+      << "concurrent writes must share commits";
 }
 
 }  // namespace
