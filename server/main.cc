@@ -146,6 +146,9 @@ void Serve(const Flags& flags, const sigset_t& signals,
       metrics, std::move(methods)));
 
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second server on the same port would
+  // start and silently take half the connections. A taken port is an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(),
                            &port);
