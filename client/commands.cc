@@ -13,11 +13,15 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "client/output.h"
 #include "client/service_manager_client.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/stubs/stringpiece.h"
 #include "google/protobuf/util/json_util.h"
@@ -26,28 +30,76 @@
 namespace servicemanager::client {
 namespace {
 
-// Prints the response of a call that succeeded, or returns the status of one
-// that failed.
-template <typename Response>
-absl::Status Print(const absl::StatusOr<Response>& response,
-                   std::ostream& out) {
-  if (!response.ok()) return response.status();
-  return PrintJson(*response, out);
+template <typename Request, typename Response>
+using ClientMethod =
+    absl::StatusOr<Response> (ServiceManagerClient::*)(const Request&) const;
+
+// Waits for the operation to end, with a progress line on a terminal. OK if
+// it SUCCEEDED; otherwise a status with the kOperationFailed payload.
+absl::Status AwaitOperation(const ServiceManagerClient& client,
+                            const std::string& operation_id, const Io& io) {
+  const absl::Time start = absl::Now();
+  // On a terminal, short waits keep the progress line ticking.
+  const absl::Duration slice =
+      io.terminal ? absl::Seconds(1) : absl::Seconds(60);
+  v1::WaitOperationRequest request;
+  request.set_operation_id(operation_id);
+  request.mutable_timeout()->set_seconds(absl::ToInt64Seconds(slice));
+  while (true) {
+    absl::StatusOr<v1::WaitOperationResponse> waited =
+        client.WaitOperation(request);
+    if (!waited.ok()) {
+      if (io.terminal) io.err << "\r\033[K";
+      return waited.status();
+    }
+    const v1::Operation& op = waited->operation();
+    const std::string line =
+        absl::StrCat(v1::OperationType_Name(op.type()), " ", operation_id, ": ",
+                     v1::OperationStatus_Name(op.status()), " after ",
+                     absl::FormatDuration(absl::Trunc(
+                         absl::Now() - start, absl::Milliseconds(100))));
+    if (io.terminal) io.err << "\r\033[K" << line << std::flush;
+    if (!waited->done()) continue;
+    if (io.terminal) io.err << "\n";
+    if (op.status() == v1::SUCCEEDED) return absl::OkStatus();
+    absl::Status failed = absl::AbortedError(absl::StrCat(
+        "The operation ", operation_id, " (", v1::OperationType_Name(op.type()),
+        ") ended ", v1::OperationStatus_Name(op.status()),
+        op.has_error()
+            ? absl::StrCat(": ", op.error().code(), ": ", op.error().message())
+            : ""));
+    failed.SetPayload(kOperationFailed, absl::Cord(operation_id));
+    return failed;
+  }
 }
 
-// The Command for `sub`, which runs `function` with the request that the
-// options of `sub` fill in.
-template <typename Request>
+// The Command for `sub`: calls `method` with the request that the options of
+// `sub` fill in and prints the response; with `*wait`, then waits for the
+// operation the response names.
+template <typename Request, typename Response>
 Command MakeCommand(CLI::App* sub, std::string operation,
                     std::shared_ptr<const Request> request,
-                    absl::Status (*function)(const ServiceManagerClient&,
-                                             const Request&, std::ostream&)) {
+                    ClientMethod<Request, Response> method,
+                    std::shared_ptr<const bool> wait = nullptr) {
   return Command{
       .app = sub,
       .operation = std::move(operation),
-      .run = [request = std::move(request), function](
+      .run = [request = std::move(request), method, wait](
                  const ServiceManagerClient& client,
-                 std::ostream& out) { return function(client, *request, out); },
+                 const Io& io) -> absl::Status {
+        absl::StatusOr<Response> response = (client.*method)(*request);
+        if (!response.ok()) return response.status();
+        if (absl::Status printed = PrintJson(*response, io.out);
+            !printed.ok()) {
+          return printed;
+        }
+        if constexpr (requires { response->operation_id(); }) {
+          if (wait != nullptr && *wait && !response->operation_id().empty()) {
+            return AwaitOperation(client, response->operation_id(), io);
+          }
+        }
+        return absl::OkStatus();
+      },
   };
 }
 
@@ -149,8 +201,43 @@ CLI::Option* AddTags(CLI::App& sub, std::shared_ptr<Request> request) {
       ->type_name("TAG");
 }
 
+// Adds --client-token, --validate-only, --etag (where the call takes one)
+// and --wait, which sets `*wait`.
+template <typename Request>
+void AddCallOptions(CLI::App& sub, std::shared_ptr<Request> request,
+                    std::shared_ptr<bool> wait) {
+  AddText(sub, "--client-token", "TOKEN",
+          "1-64 printable characters: a retry with the same token and "
+          "request gets the first call's response instead of a second "
+          "operation.",
+          [request](const std::string& token) {
+            request->set_client_token(token);
+          });
+  sub.add_flag_function(
+      "--validate-only",
+      [request](int64_t) { request->set_validate_only(true); },
+      "Run every check and show what would happen; change nothing.");
+  if constexpr (requires { request->set_etag(""); }) {
+    AddText(sub, "--etag", "ETAG",
+            "The service's etag as last seen; the call is refused if the "
+            "service has changed since.",
+            [request](const std::string& etag) { request->set_etag(etag); });
+  }
+  sub.add_flag("--wait", *wait,
+               "Wait until the operation ends (progress on a terminal); exit "
+               "1 unless it SUCCEEDED.");
+}
+
+template <typename Request>
+void AddOperationId(CLI::App& sub, std::shared_ptr<Request> request) {
+  AddText(sub, "--operation-id", "ID", "The id of the operation.",
+          [request](const std::string& id) { request->set_operation_id(id); })
+      ->required();
+}
+
 Command AddCreateService(CLI::App& app) {
   auto request = std::make_shared<v1::CreateServiceRequest>();
+  auto wait = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand(
       "create-service", "Creates a service and starts its first deployment.");
   AddText(
@@ -160,8 +247,10 @@ Command AddCreateService(CLI::App& app) {
       ->required();
   AddConfigurations(*sub, request)->required();
   AddTags(*sub, request);
-  return MakeCommand<v1::CreateServiceRequest>(sub, "CreateService", request,
-                                               &CreateService);
+  AddCallOptions(*sub, request, wait);
+  return MakeCommand<v1::CreateServiceRequest, v1::CreateServiceResponse>(
+      sub, "CreateService", request, &ServiceManagerClient::CreateService,
+      wait);
 }
 
 Command AddDescribeService(CLI::App& app) {
@@ -170,8 +259,8 @@ Command AddDescribeService(CLI::App& app) {
       "describe-service",
       "Describes a service in any state, including DELETED.");
   AddServiceArn(*sub, request);
-  return MakeCommand<v1::DescribeServiceRequest>(sub, "DescribeService",
-                                                 request, &DescribeService);
+  return MakeCommand<v1::DescribeServiceRequest, v1::DescribeServiceResponse>(
+      sub, "DescribeService", request, &ServiceManagerClient::DescribeService);
 }
 
 Command AddListServices(CLI::App& app) {
@@ -180,58 +269,39 @@ Command AddListServices(CLI::App& app) {
       "list-services",
       "Lists the services that are not deleted, oldest first.");
   AddPaging(*sub, request);
-  return MakeCommand<v1::ListServicesRequest>(sub, "ListServices", request,
-                                              &ListServices);
+  sub->add_flag_function(
+      "--show-deleted", [request](int64_t) { request->set_show_deleted(true); },
+      "Also list the services deleted within the server's retention.");
+  return MakeCommand<v1::ListServicesRequest, v1::ListServicesResponse>(
+      sub, "ListServices", request, &ServiceManagerClient::ListServices);
 }
 
 Command AddUpdateService(CLI::App& app) {
   auto request = std::make_shared<v1::UpdateServiceRequest>();
+  auto wait = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand(
       "update-service",
       "Replaces the given parts of a service's configuration and redeploys.");
   AddServiceArn(*sub, request);
   AddConfigurations(*sub, request);
-  return MakeCommand<v1::UpdateServiceRequest>(sub, "UpdateService", request,
-                                               &UpdateService);
+  AddCallOptions(*sub, request, wait);
+  return MakeCommand<v1::UpdateServiceRequest, v1::UpdateServiceResponse>(
+      sub, "UpdateService", request, &ServiceManagerClient::UpdateService,
+      wait);
 }
 
-Command AddStartDeployment(CLI::App& app) {
-  auto request = std::make_shared<v1::StartDeploymentRequest>();
-  CLI::App* sub = app.add_subcommand(
-      "start-deployment", "Deploys the newest recorded source version.");
+// Pause, resume, delete and deployment: a service ARN and the call options.
+template <typename Request, typename Response>
+Command AddLifecycleCommand(CLI::App& app, const std::string& name,
+                            const std::string& description,
+                            const std::string& operation,
+                            ClientMethod<Request, Response> method) {
+  auto request = std::make_shared<Request>();
+  auto wait = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand(name, description);
   AddServiceArn(*sub, request);
-  return MakeCommand<v1::StartDeploymentRequest>(sub, "StartDeployment",
-                                                 request, &StartDeployment);
-}
-
-Command AddPauseService(CLI::App& app) {
-  auto request = std::make_shared<v1::PauseServiceRequest>();
-  CLI::App* sub = app.add_subcommand(
-      "pause-service",
-      "Drops the compute of a RUNNING service; image and configuration stay.");
-  AddServiceArn(*sub, request);
-  return MakeCommand<v1::PauseServiceRequest>(sub, "PauseService", request,
-                                              &PauseService);
-}
-
-Command AddResumeService(CLI::App& app) {
-  auto request = std::make_shared<v1::ResumeServiceRequest>();
-  CLI::App* sub = app.add_subcommand(
-      "resume-service",
-      "Brings a PAUSED service back with the version it ran before the pause.");
-  AddServiceArn(*sub, request);
-  return MakeCommand<v1::ResumeServiceRequest>(sub, "ResumeService", request,
-                                               &ResumeService);
-}
-
-Command AddDeleteService(CLI::App& app) {
-  auto request = std::make_shared<v1::DeleteServiceRequest>();
-  CLI::App* sub = app.add_subcommand(
-      "delete-service",
-      "Deletes a service: compute, stored image and configuration, tags.");
-  AddServiceArn(*sub, request);
-  return MakeCommand<v1::DeleteServiceRequest>(sub, "DeleteService", request,
-                                               &DeleteService);
+  AddCallOptions(*sub, request, wait);
+  return MakeCommand<Request, Response>(sub, operation, request, method, wait);
 }
 
 Command AddListOperations(CLI::App& app) {
@@ -240,8 +310,77 @@ Command AddListOperations(CLI::App& app) {
       "list-operations", "Lists a service's operations, newest first.");
   AddServiceArn(*sub, request);
   AddPaging(*sub, request);
-  return MakeCommand<v1::ListOperationsRequest>(sub, "ListOperations", request,
-                                                &ListOperations);
+  return MakeCommand<v1::ListOperationsRequest, v1::ListOperationsResponse>(
+      sub, "ListOperations", request, &ServiceManagerClient::ListOperations);
+}
+
+Command AddDescribeOperation(CLI::App& app) {
+  auto request = std::make_shared<v1::DescribeOperationRequest>();
+  CLI::App* sub = app.add_subcommand(
+      "describe-operation",
+      "Describes an operation, with why it failed if it did.");
+  AddOperationId(*sub, request);
+  return MakeCommand<v1::DescribeOperationRequest,
+                     v1::DescribeOperationResponse>(
+      sub, "DescribeOperation", request,
+      &ServiceManagerClient::DescribeOperation);
+}
+
+Command AddWaitOperation(CLI::App& app) {
+  auto request = std::make_shared<v1::WaitOperationRequest>();
+  CLI::App* sub = app.add_subcommand(
+      "wait-operation",
+      "Returns the operation once it has ended, or as it stands after "
+      "--max-wait seconds (at most 60).");
+  AddOperationId(*sub, request);
+  sub->add_option_function<double>(
+         "--max-wait",
+         [request](double seconds) {
+           const absl::Duration wait = absl::Seconds(seconds);
+           request->mutable_timeout()->set_seconds(
+               absl::ToInt64Seconds(absl::Trunc(wait, absl::Seconds(1))));
+           request->mutable_timeout()->set_nanos(static_cast<int32_t>(
+               absl::ToInt64Nanoseconds(wait % absl::Seconds(1))));
+         },
+         "How long to wait at most, in seconds (default 60).")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 60.0));
+  return MakeCommand<v1::WaitOperationRequest, v1::WaitOperationResponse>(
+      sub, "WaitOperation", request, &ServiceManagerClient::WaitOperation);
+}
+
+Command AddCancelOperation(CLI::App& app) {
+  auto request = std::make_shared<v1::CancelOperationRequest>();
+  CLI::App* sub = app.add_subcommand(
+      "cancel-operation",
+      "Cancels an operation: a PENDING one at once, an IN_PROGRESS one by "
+      "rolling it back.");
+  AddOperationId(*sub, request);
+  return MakeCommand<v1::CancelOperationRequest, v1::CancelOperationResponse>(
+      sub, "CancelOperation", request, &ServiceManagerClient::CancelOperation);
+}
+
+Command AddWatchService(CLI::App& app) {
+  auto request = std::make_shared<v1::WatchServiceRequest>();
+  CLI::App* sub = app.add_subcommand(
+      "watch-service",
+      "Prints the service, then again at each change, one JSON line each, "
+      "until it is deleted.");
+  AddServiceArn(*sub, request);
+  return Command{
+      .app = sub,
+      .operation = "WatchService",
+      .run = [request](const ServiceManagerClient& client,
+                       const Io& io) -> absl::Status {
+        absl::Status printed;
+        absl::Status watched = client.WatchService(
+            *request, [&](const v1::WatchServiceResponse& change) {
+              printed = PrintJsonLine(change.service(), io.out);
+              return printed.ok();
+            });
+        return printed.ok() ? watched : printed;
+      },
+  };
 }
 
 Command AddTagResource(CLI::App& app) {
@@ -250,8 +389,8 @@ Command AddTagResource(CLI::App& app) {
       "tag-resource", "Adds tags, overwriting the value of keys that exist.");
   AddResourceArn(*sub, request);
   AddTags(*sub, request)->required();
-  return MakeCommand<v1::TagResourceRequest>(sub, "TagResource", request,
-                                             &TagResource);
+  return MakeCommand<v1::TagResourceRequest, v1::TagResourceResponse>(
+      sub, "TagResource", request, &ServiceManagerClient::TagResource);
 }
 
 Command AddUntagResource(CLI::App& app) {
@@ -267,8 +406,8 @@ Command AddUntagResource(CLI::App& app) {
          "The keys of the tags to remove.")
       ->type_name("KEY")
       ->required();
-  return MakeCommand<v1::UntagResourceRequest>(sub, "UntagResource", request,
-                                               &UntagResource);
+  return MakeCommand<v1::UntagResourceRequest, v1::UntagResourceResponse>(
+      sub, "UntagResource", request, &ServiceManagerClient::UntagResource);
 }
 
 Command AddListTagsForResource(CLI::App& app) {
@@ -276,12 +415,15 @@ Command AddListTagsForResource(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("list-tags-for-resource",
                                      "Lists the tags of a service.");
   AddResourceArn(*sub, request);
-  return MakeCommand<v1::ListTagsForResourceRequest>(
-      sub, "ListTagsForResource", request, &ListTagsForResource);
+  return MakeCommand<v1::ListTagsForResourceRequest,
+                     v1::ListTagsForResourceResponse>(
+      sub, "ListTagsForResource", request,
+      &ServiceManagerClient::ListTagsForResource);
 }
 
 Command AddNotifySourceVersion(CLI::App& app) {
   auto request = std::make_shared<v1::NotifySourceVersionRequest>();
+  auto wait = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand(
       "notify-source-version",
       "Records a new pushed version of the service's image; a RUNNING service "
@@ -291,20 +433,52 @@ Command AddNotifySourceVersion(CLI::App& app) {
       *sub, "--image-identifier", "ID", "The pushed image version.",
       [request](const std::string& id) { request->set_image_identifier(id); })
       ->required();
-  return MakeCommand<v1::NotifySourceVersionRequest>(
-      sub, "NotifySourceVersion", request, &NotifySourceVersion);
+  sub->add_flag("--wait", *wait,
+                "Wait until the deployment it started, if any, ends; exit 1 "
+                "unless it SUCCEEDED.");
+  return MakeCommand<v1::NotifySourceVersionRequest,
+                     v1::NotifySourceVersionResponse>(
+      sub, "NotifySourceVersion", request,
+      &ServiceManagerClient::NotifySourceVersion, wait);
 }
 
 }  // namespace
 
 std::vector<Command> AddCommands(CLI::App& app) {
-  return {AddCreateService(app),      AddDescribeService(app),
-          AddListServices(app),       AddUpdateService(app),
-          AddStartDeployment(app),    AddPauseService(app),
-          AddResumeService(app),      AddDeleteService(app),
-          AddListOperations(app),     AddTagResource(app),
-          AddUntagResource(app),      AddListTagsForResource(app),
-          AddNotifySourceVersion(app)};
+  return {
+      AddCreateService(app),
+      AddDescribeService(app),
+      AddListServices(app),
+      AddUpdateService(app),
+      AddLifecycleCommand<v1::StartDeploymentRequest,
+                          v1::StartDeploymentResponse>(
+          app, "start-deployment",
+          "Deploys the newest recorded source version.", "StartDeployment",
+          &ServiceManagerClient::StartDeployment),
+      AddLifecycleCommand<v1::PauseServiceRequest, v1::PauseServiceResponse>(
+          app, "pause-service",
+          "Drops the compute of a RUNNING service; image and configuration "
+          "stay.",
+          "PauseService", &ServiceManagerClient::PauseService),
+      AddLifecycleCommand<v1::ResumeServiceRequest, v1::ResumeServiceResponse>(
+          app, "resume-service",
+          "Brings a PAUSED service back with the version it ran before the "
+          "pause.",
+          "ResumeService", &ServiceManagerClient::ResumeService),
+      AddLifecycleCommand<v1::DeleteServiceRequest, v1::DeleteServiceResponse>(
+          app, "delete-service",
+          "Deletes a service: compute, stored image and configuration, tags.",
+          "DeleteService", &ServiceManagerClient::DeleteService),
+      AddListOperations(app),
+      AddDescribeOperation(app),
+      AddWaitOperation(app),
+      AddCancelOperation(app),
+      AddWatchService(app),
+      AddTagResource(app),
+      AddUntagResource(app),
+      AddListTagsForResource(app),
+      AddNotifySourceVersion(app),
+  };
 }
 
 absl::StatusOr<v1::Tag> ParseTag(absl::string_view text) {
@@ -339,84 +513,6 @@ absl::Status ParseJson(absl::string_view json,
         absl::StrCat("invalid JSON: ", status.message().ToString()));
   }
   return absl::OkStatus();
-}
-
-absl::Status CreateService(const ServiceManagerClient& client,
-                           const v1::CreateServiceRequest& request,
-                           std::ostream& out) {
-  return Print(client.CreateService(request), out);
-}
-
-absl::Status DescribeService(const ServiceManagerClient& client,
-                             const v1::DescribeServiceRequest& request,
-                             std::ostream& out) {
-  return Print(client.DescribeService(request), out);
-}
-
-absl::Status ListServices(const ServiceManagerClient& client,
-                          const v1::ListServicesRequest& request,
-                          std::ostream& out) {
-  return Print(client.ListServices(request), out);
-}
-
-absl::Status UpdateService(const ServiceManagerClient& client,
-                           const v1::UpdateServiceRequest& request,
-                           std::ostream& out) {
-  return Print(client.UpdateService(request), out);
-}
-
-absl::Status StartDeployment(const ServiceManagerClient& client,
-                             const v1::StartDeploymentRequest& request,
-                             std::ostream& out) {
-  return Print(client.StartDeployment(request), out);
-}
-
-absl::Status PauseService(const ServiceManagerClient& client,
-                          const v1::PauseServiceRequest& request,
-                          std::ostream& out) {
-  return Print(client.PauseService(request), out);
-}
-
-absl::Status ResumeService(const ServiceManagerClient& client,
-                           const v1::ResumeServiceRequest& request,
-                           std::ostream& out) {
-  return Print(client.ResumeService(request), out);
-}
-
-absl::Status DeleteService(const ServiceManagerClient& client,
-                           const v1::DeleteServiceRequest& request,
-                           std::ostream& out) {
-  return Print(client.DeleteService(request), out);
-}
-
-absl::Status ListOperations(const ServiceManagerClient& client,
-                            const v1::ListOperationsRequest& request,
-                            std::ostream& out) {
-  return Print(client.ListOperations(request), out);
-}
-
-absl::Status TagResource(const ServiceManagerClient& client,
-                         const v1::TagResourceRequest& request,
-                         std::ostream& out) {
-  return Print(client.TagResource(request), out);
-}
-
-absl::Status UntagResource(const ServiceManagerClient& client,
-                           const v1::UntagResourceRequest& request,
-                           std::ostream& out) {
-  return Print(client.UntagResource(request), out);
-}
-
-absl::Status ListTagsForResource(const ServiceManagerClient& client,
-                                 const v1::ListTagsForResourceRequest& request,
-                                 std::ostream& out) {
-  return Print(client.ListTagsForResource(request), out);
-}
-
-absl::Status NotifySourceVersion(const ServiceManagerClient& client,
-                                 const v1::NotifySourceVersionRequest& request,
-                                 std::ostream& out) {
-  return Print(client.NotifySourceVersion(request), out);
 }
 
 }  // namespace servicemanager::client

@@ -19,6 +19,19 @@
 
 namespace servicemanager::client {
 
+// Where a command prints: the response on `out`, progress and errors on
+// `err`, which may be a terminal.
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+  bool terminal = false;  // Whether `err` is a terminal.
+};
+
+// The payload key of the status a command returns when its call succeeded
+// but the operation it waited for (--wait) did not; the message says how it
+// ended.
+inline constexpr char kOperationFailed[] = "smctl-operation-failed";
+
 // A subcommand added to a CLI::App, with the request its options fill in.
 // Not thread-safe: parsing the command line writes the request.
 struct Command {
@@ -26,9 +39,9 @@ struct Command {
   CLI::App* app;
   // The operation it calls, as error messages name it: "PauseService".
   std::string operation;
-  // Sends the request, prints the response to the stream and returns OK, or
-  // returns the status of the failed call.
-  std::function<absl::Status(const ServiceManagerClient&, std::ostream&)> run;
+  // Sends the request, prints the response and returns OK, or returns the
+  // status of the failed call (or of the awaited operation).
+  std::function<absl::Status(const ServiceManagerClient&, const Io&)> run;
 };
 
 // Adds smctl's subcommands to `app`, which must outlive the result. A
@@ -42,48 +55,6 @@ absl::StatusOr<v1::Tag> ParseTag(absl::string_view text);
 // proto's ("image_repository") or lowerCamelCase ("imageRepository").
 absl::Status ParseJson(absl::string_view json,
                        google::protobuf::Message* message);
-
-// One function per subcommand: each sends `request`, prints the response to
-// `out` as JSON and returns OK, or returns the status of the failed call.
-absl::Status CreateService(const ServiceManagerClient& client,
-                           const v1::CreateServiceRequest& request,
-                           std::ostream& out);
-absl::Status DescribeService(const ServiceManagerClient& client,
-                             const v1::DescribeServiceRequest& request,
-                             std::ostream& out);
-absl::Status ListServices(const ServiceManagerClient& client,
-                          const v1::ListServicesRequest& request,
-                          std::ostream& out);
-absl::Status UpdateService(const ServiceManagerClient& client,
-                           const v1::UpdateServiceRequest& request,
-                           std::ostream& out);
-absl::Status StartDeployment(const ServiceManagerClient& client,
-                             const v1::StartDeploymentRequest& request,
-                             std::ostream& out);
-absl::Status PauseService(const ServiceManagerClient& client,
-                          const v1::PauseServiceRequest& request,
-                          std::ostream& out);
-absl::Status ResumeService(const ServiceManagerClient& client,
-                           const v1::ResumeServiceRequest& request,
-                           std::ostream& out);
-absl::Status DeleteService(const ServiceManagerClient& client,
-                           const v1::DeleteServiceRequest& request,
-                           std::ostream& out);
-absl::Status ListOperations(const ServiceManagerClient& client,
-                            const v1::ListOperationsRequest& request,
-                            std::ostream& out);
-absl::Status TagResource(const ServiceManagerClient& client,
-                         const v1::TagResourceRequest& request,
-                         std::ostream& out);
-absl::Status UntagResource(const ServiceManagerClient& client,
-                           const v1::UntagResourceRequest& request,
-                           std::ostream& out);
-absl::Status ListTagsForResource(const ServiceManagerClient& client,
-                                 const v1::ListTagsForResourceRequest& request,
-                                 std::ostream& out);
-absl::Status NotifySourceVersion(const ServiceManagerClient& client,
-                                 const v1::NotifySourceVersionRequest& request,
-                                 std::ostream& out);
 
 }  // namespace servicemanager::client
 

@@ -1,6 +1,8 @@
 // smctl: the command-line client of ServiceManager, used like the AWS CLI's
 // "aws apprunner" commands. Exits 0 on success, 1 when the call fails and 2 on
 // a usage error.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -59,9 +61,15 @@ int main(int argc, char** argv) {
       [](const client::Command& candidate) { return candidate.app->parsed(); });
   const client::ServiceManagerClient service_manager(
       client::MakeChannel(endpoint), absl::Seconds(timeout_seconds));
-  if (absl::Status status = command->run(service_manager, std::cout);
-      !status.ok()) {
-    std::cerr << client::ApiErrorLine(command->operation, status) << "\n";
+  const client::Io io{.out = std::cout,
+                      .err = std::cerr,
+                      .terminal = isatty(STDERR_FILENO) == 1};
+  if (absl::Status status = command->run(service_manager, io); !status.ok()) {
+    if (status.GetPayload(client::kOperationFailed).has_value()) {
+      std::cerr << status.message() << "\n";
+    } else {
+      std::cerr << client::ApiErrorLine(command->operation, status) << "\n";
+    }
     return kApiErrorExitCode;
   }
   return EXIT_SUCCESS;

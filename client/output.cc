@@ -28,6 +28,19 @@ absl::Status PrintJson(const google::protobuf::Message& message,
   return absl::OkStatus();
 }
 
+absl::Status PrintJsonLine(const google::protobuf::Message& message,
+                           std::ostream& out) {
+  std::string json;
+  google::protobuf::util::Status status =
+      google::protobuf::util::MessageToJsonString(message, &json);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("cannot print the response: ",
+                                            status.message().ToString()));
+  }
+  out << json << std::endl;
+  return absl::OkStatus();
+}
+
 std::string ApiErrorLine(absl::string_view operation,
                          const absl::Status& status) {
   std::string error_type = ErrorType(status);

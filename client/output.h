@@ -17,6 +17,10 @@ namespace servicemanager::client {
 absl::Status PrintJson(const google::protobuf::Message& message,
                        std::ostream& out);
 
+// Prints `message` to `out` as JSON on one line (for streams).
+absl::Status PrintJsonLine(const google::protobuf::Message& message,
+                           std::ostream& out);
+
 // The AWS CLI's line for a failed call, without a newline: "An error occurred
 // (InvalidStateException) when calling the PauseService operation: ...". The
 // exception name is ErrorType(status), or the status code's name

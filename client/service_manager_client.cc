@@ -191,4 +191,49 @@ ServiceManagerClient::NotifySourceVersion(
               timeout_);
 }
 
+absl::StatusOr<v1::DescribeOperationResponse>
+ServiceManagerClient::DescribeOperation(
+    const v1::DescribeOperationRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::DescribeOperation, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::WaitOperationResponse> ServiceManagerClient::WaitOperation(
+    const v1::WaitOperationRequest& request) const {
+  const absl::Duration wait =
+      request.has_timeout() ? absl::Seconds(request.timeout().seconds()) +
+                                  absl::Nanoseconds(request.timeout().nanos())
+                            : absl::Seconds(60);
+  return Call(*stub_, &v1::ServiceManager::Stub::WaitOperation, request,
+              wait + timeout_);
+}
+
+absl::StatusOr<v1::CancelOperationResponse>
+ServiceManagerClient::CancelOperation(
+    const v1::CancelOperationRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::CancelOperation, request,
+              timeout_);
+}
+
+absl::Status ServiceManagerClient::WatchService(
+    const v1::WatchServiceRequest& request,
+    const std::function<bool(const v1::WatchServiceResponse&)>& on_change)
+    const {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::WatchServiceResponse>> reader =
+      stub_->WatchService(&context, request);
+  v1::WatchServiceResponse response;
+  while (reader->Read(&response)) {
+    if (!on_change(response)) {
+      context.TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+    return FromGrpcStatus(status, context);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace servicemanager::client

@@ -3,6 +3,7 @@
 #ifndef SERVICEMANAGER_CLIENT_SERVICE_MANAGER_CLIENT_H_
 #define SERVICEMANAGER_CLIENT_SERVICE_MANAGER_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -64,6 +65,20 @@ class ServiceManagerClient {
       const v1::ListTagsForResourceRequest& request) const;
   absl::StatusOr<v1::NotifySourceVersionResponse> NotifySourceVersion(
       const v1::NotifySourceVersionRequest& request) const;
+  absl::StatusOr<v1::DescribeOperationResponse> DescribeOperation(
+      const v1::DescribeOperationRequest& request) const;
+  // Its deadline is the request's timeout (60 s if unset) plus `timeout`.
+  absl::StatusOr<v1::WaitOperationResponse> WaitOperation(
+      const v1::WaitOperationRequest& request) const;
+  absl::StatusOr<v1::CancelOperationResponse> CancelOperation(
+      const v1::CancelOperationRequest& request) const;
+  // Calls `on_change` with each message of the stream until it ends or
+  // `on_change` returns false. No deadline: a watch lasts until the service
+  // is deleted. OK when the server ended the stream normally.
+  absl::Status WatchService(
+      const v1::WatchServiceRequest& request,
+      const std::function<bool(const v1::WatchServiceResponse&)>& on_change)
+      const;
 
  private:
   std::unique_ptr<v1::ServiceManager::Stub> stub_;

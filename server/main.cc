@@ -13,6 +13,7 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -21,10 +22,14 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "api/change_hub.h"
 #include "api/service_manager_service.h"
 #include "common/clock.h"
 #include "common/id_generator.h"
@@ -37,6 +42,7 @@
 #include "runtime/simulated_runtime.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/sqlite_store.h"
+#include "worker/janitor.h"
 #include "worker/operation_worker.h"
 
 namespace {
@@ -56,11 +62,72 @@ struct Flags {
   std::string log_format = "text";
   std::string metrics_listen;  // Empty: no /metrics.
   int shutdown_grace_seconds = 10;
+  std::string retention = "720h";
+  std::string client_token_retention = "24h";
+  std::string janitor_interval = "1m";
+  std::vector<std::string> operation_deadlines;
 };
+
+// The deadlines of --operation-deadline: "DURATION" for every type, or
+// "TYPE=DURATION" for one (the later wins).
+absl::StatusOr<servicemanager::store::SqliteOptions> WithDeadlines(
+    servicemanager::store::SqliteOptions options,
+    const std::vector<std::string>& specs) {
+  for (const std::string& spec : specs) {
+    std::vector<std::string> parts =
+        absl::StrSplit(spec, absl::MaxSplits('=', 1));
+    absl::Duration deadline;
+    if (!absl::ParseDuration(parts.back(), &deadline) ||
+        deadline <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--operation-deadline ", spec, ": not a positive duration"));
+    }
+    if (parts.size() == 1) {
+      options.default_operation_deadline = deadline;
+      options.operation_deadlines.clear();
+      continue;
+    }
+    std::optional<servicemanager::domain::OperationType> type =
+        servicemanager::domain::ParseOperationType(parts[0]);
+    if (!type) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--operation-deadline ", spec,
+                       ": unknown operation type ", parts[0]));
+    }
+    options.operation_deadlines[*type] = deadline;
+  }
+  return options;
+}
 
 [[noreturn]] void Fatal(const std::string& message) {
   Log(LogLevel::kError, message);
   std::exit(1);
+}
+
+// A duration flag, already checked by CheckDuration.
+absl::Duration ParseDurationFlag(const std::string& text) {
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration)) {
+    Fatal(absl::StrCat("not a duration: ", text));
+  }
+  return duration;
+}
+
+// Accepts a positive duration of at least `minimum`, such as "90s" or "24h".
+CLI::Validator CheckDuration(absl::Duration minimum) {
+  return CLI::Validator(
+      [minimum](std::string& text) -> std::string {
+        absl::Duration duration;
+        if (!absl::ParseDuration(text, &duration)) {
+          return "not a duration such as 90s, 30m or 720h";
+        }
+        if (duration < minimum || duration <= absl::ZeroDuration()) {
+          return absl::StrCat("must be at least ",
+                              absl::FormatDuration(minimum));
+        }
+        return "";
+      },
+      "DURATION");
 }
 
 // gRPC's own messages (errors only, unless GRPC_VERBOSITY says otherwise) go
@@ -85,23 +152,30 @@ std::string HostOf(const std::string& address) {
 void Serve(const Flags& flags, const sigset_t& signals,
            const std::string& database_path,
            servicemanager::store::SqliteStore& store,
+           servicemanager::api::ChangeHub& hub,
+           servicemanager::observability::Metrics& metrics,
            servicemanager::common::Clock& clock) {
   namespace observability = servicemanager::observability;
-  observability::Metrics metrics;
   servicemanager::runtime::SimulatedRuntime runtime;
   servicemanager::worker::OperationWorker worker(
       store, runtime, clock,
-      {.compute_time = absl::Milliseconds(flags.worker_delay_ms),
-       .on_finished =
-           [&metrics](const servicemanager::domain::Operation& operation) {
-             metrics.RecordOperationFinished(operation);
-           }});
+      {.compute_time = absl::Milliseconds(flags.worker_delay_ms)});
+  servicemanager::worker::Janitor janitor(
+      store, clock,
+      {.retention = ParseDurationFlag(flags.retention),
+       .client_token_retention =
+           ParseDurationFlag(flags.client_token_retention),
+       .interval = ParseDurationFlag(flags.janitor_interval)});
   servicemanager::api::ServiceManagerService service(
-      store, {flags.region, flags.account_id}, [&worker] { worker.Wake(); });
+      store, hub, clock,
+      {.partition = {flags.region, flags.account_id},
+       .retention = ParseDurationFlag(flags.retention)},
+      [&worker] { worker.Wake(); });
 
   // The worker runs before the server answers, so that health is SERVING
   // only once migrations have run (the store is open) and the worker is up.
   worker.Start();
+  janitor.Start();
 
   auto stats =
       std::make_shared<observability::StoreStatsCollector>(store, clock);
@@ -177,6 +251,10 @@ void Serve(const Flags& flags, const sigset_t& signals,
   // at once); then no new call is accepted, and calls in flight have the
   // grace period to end before they are cancelled.
   health->Shutdown();
+  // WaitOperation calls answer with the operation as it stands and
+  // WatchService streams end, rather than holding the shutdown for the whole
+  // grace period.
+  hub.Shutdown();
   // civetweb takes up to two seconds to stop its listener; meanwhile the
   // server drains.
   std::thread stop_metrics([&exposer] { exposer.reset(); });
@@ -185,6 +263,7 @@ void Serve(const Flags& flags, const sigset_t& signals,
   Log(LogLevel::kInfo, "gRPC server stopped");
   // The worker commits the operation it is finishing, or leaves it (and the
   // rest of its batch) due for the next start; never half of one.
+  janitor.Stop();
   worker.Stop();
   Log(LogLevel::kInfo, "worker stopped");
   stop_metrics.join();  // Before the store, which its gauges read, closes.
@@ -212,7 +291,11 @@ int Run(const Flags& flags) {
        {"sqlite_synchronous", flags.sqlite_synchronous},
        {"log_format", flags.log_format},
        {"metrics_listen", flags.metrics_listen},
-       {"shutdown_grace_seconds", flags.shutdown_grace_seconds}});
+       {"shutdown_grace_seconds", flags.shutdown_grace_seconds},
+       {"retention", flags.retention},
+       {"client_token_retention", flags.client_token_retention},
+       {"janitor_interval", flags.janitor_interval},
+       {"operation_deadlines", absl::StrJoin(flags.operation_deadlines, ",")}});
 
   std::error_code error;
   std::filesystem::create_directories(flags.data_dir, error);
@@ -227,12 +310,24 @@ int Run(const Flags& flags) {
   options.url_suffix =
       absl::StrCat(flags.region, ".", flags.service_url_domain);
   options.synchronous_full = flags.sqlite_synchronous == "full";
-  auto store = servicemanager::store::SqliteStore::Open(options, clock, ids);
+  absl::StatusOr<servicemanager::store::SqliteOptions> with_deadlines =
+      WithDeadlines(options, flags.operation_deadlines);
+  if (!with_deadlines.ok()) {
+    Fatal(std::string(with_deadlines.status().message()));
+  }
+  options = *std::move(with_deadlines);
+  servicemanager::observability::Metrics metrics;
+  servicemanager::api::ChangeHub hub(
+      [&metrics](const servicemanager::domain::Operation& operation) {
+        metrics.RecordOperationFinished(operation);
+      });
+  auto store =
+      servicemanager::store::SqliteStore::Open(options, clock, ids, &hub);
   if (!store.ok()) {
     Fatal(absl::StrCat("cannot open the database ", options.path, ": ",
                        store.status().message()));
   }
-  Serve(flags, signals, database_path, **store, clock);
+  Serve(flags, signals, database_path, **store, hub, metrics, clock);
   store->reset();
   Log(LogLevel::kInfo, "stopped: database closed");
   return 0;
@@ -307,6 +402,27 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->envname("SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS")
       ->check(CLI::Range(0, 3600));
+  app.add_option("--retention", flags.retention,
+                 "how long finished operations and deleted services are kept")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_RETENTION")
+      ->check(CheckDuration(absl::Seconds(1)));
+  app.add_option("--client-token-retention", flags.client_token_retention,
+                 "how long a client_token is remembered (at least 24h)")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_CLIENT_TOKEN_RETENTION")
+      ->check(CheckDuration(absl::Hours(24)));
+  app.add_option("--janitor-interval", flags.janitor_interval,
+                 "time between two purges of what is past retention")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_JANITOR_INTERVAL")
+      ->check(CheckDuration(absl::Seconds(1)));
+  app.add_option("--operation-deadline", flags.operation_deadlines,
+                 "how long an operation may run before the worker fails it: "
+                 "DURATION for every type (default 30m) or TYPE=DURATION, "
+                 "e.g. PAUSE_SERVICE=10m; repeatable")
+      ->type_name("[TYPE=]DURATION")
+      ->envname("SERVICEMANAGER_OPERATION_DEADLINE");
   CLI11_PARSE(app, argc, argv);
   servicemanager::common::SetLogFormat(
       flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText);

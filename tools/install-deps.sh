@@ -20,3 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
+
+# tests/deploy checks deploy/ with Node.js scripts (their npm packages are
+# pinned in tests/deploy/package-lock.json). A machine that has Node.js and npm
+# of its own keeps them; Debian's are enough otherwise. The Docker build stage
+# runs no tests and sets SM_DEPS_NODE=0.
+if [ "${SM_DEPS_NODE:-1}" != 0 ] && ! { command -v node && command -v npm; } >/dev/null; then
+  echo "installing: nodejs npm"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm
+fi

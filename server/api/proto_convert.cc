@@ -147,6 +147,7 @@ void ToProto(const domain::Service& service, const domain::Partition& partition,
     SetTime(*service.deleted_at, proto->mutable_deleted_at());
   }
   proto->set_status(ToProto(service.status));
+  proto->set_etag(domain::Etag(service));
   if (service.config) {
     const domain::ServiceConfig& config = *service.config;
     v1::SourceConfiguration* source = proto->mutable_source_configuration();
@@ -215,6 +216,36 @@ void ToProto(const domain::Operation& operation,
   if (operation.ended_at) {
     SetTime(*operation.ended_at, proto->mutable_ended_at());
   }
+}
+
+void ToProto(const domain::Operation& operation,
+             const domain::Partition& partition, v1::Operation* proto) {
+  const std::string arn = domain::ServiceArn(partition, operation.service_name,
+                                             operation.service_id);
+  proto->set_id(operation.id);
+  proto->set_type(ToProto(operation.type));
+  proto->set_status(ToProto(operation.status));
+  proto->set_target_arn(arn);
+  proto->set_service_arn(arn);
+  SetTime(operation.started_at, proto->mutable_started_at());
+  SetTime(operation.updated_at, proto->mutable_updated_at());
+  if (operation.ended_at) {
+    SetTime(*operation.ended_at, proto->mutable_ended_at());
+  }
+  if (operation.deadline_at) {
+    SetTime(*operation.deadline_at, proto->mutable_deadline());
+  }
+  if (!operation.error_code.empty()) {
+    proto->mutable_error()->set_code(operation.error_code);
+    proto->mutable_error()->set_message(operation.error_message);
+  }
+}
+
+void ToProto(domain::OperationType type, const domain::Transition& transition,
+             v1::ValidationResult* proto) {
+  proto->set_operation_type(ToProto(type));
+  proto->set_status_on_success(ToProto(transition.on_success));
+  proto->set_status_on_failure(ToProto(transition.on_failure));
 }
 
 void ToProto(const domain::Tag& tag, v1::Tag* proto) {

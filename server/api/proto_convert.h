@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "domain/arn.h"
+#include "domain/lifecycle.h"
 #include "domain/operation.h"
 #include "domain/service.h"
 #include "google/protobuf/repeated_field.h"
@@ -32,6 +33,11 @@ void ToProto(const domain::Service& service, const domain::Partition& partition,
              v1::ServiceSummary* proto);
 void ToProto(const domain::Operation& operation,
              const domain::Partition& partition, v1::OperationSummary* proto);
+void ToProto(const domain::Operation& operation,
+             const domain::Partition& partition, v1::Operation* proto);
+// What a validate_only call would have done.
+void ToProto(domain::OperationType type, const domain::Transition& transition,
+             v1::ValidationResult* proto);
 void ToProto(const domain::Tag& tag, v1::Tag* proto);
 
 }  // namespace servicemanager::api

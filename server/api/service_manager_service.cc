@@ -4,8 +4,8 @@
 
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -14,10 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "api/grpc_status.h"
+#include "api/operation_waiter.h"
 #include "api/proto_convert.h"
+#include "api/service_watcher.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "domain/validation.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace servicemanager::api {
 namespace {
@@ -46,18 +50,86 @@ std::optional<int32_t> MaxResults(bool has, int32_t value) {
   return has ? std::optional<int32_t>(value) : std::nullopt;
 }
 
+// The request in canonical bytes, for comparing a retry with the call it
+// repeats: deterministic (map order fixed), without the client token.
+template <typename Request>
+std::string Fingerprint(absl::string_view method, Request request) {
+  request.clear_client_token();
+  std::string bytes = absl::StrCat(method, "\n");
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    request.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
 }  // namespace
 
 ServiceManagerService::ServiceManagerService(store::Store& store,
-                                             domain::Partition partition,
+                                             ChangeHub& hub,
+                                             common::Clock& clock,
+                                             ApiOptions options,
                                              std::function<void()> on_accepted)
     : store_(store),
-      partition_(std::move(partition)),
+      hub_(hub),
+      clock_(clock),
+      options_(std::move(options)),
       on_accepted_(std::move(on_accepted)) {}
 
 absl::StatusOr<domain::ServiceRef> ServiceManagerService::Resolve(
     absl::string_view arn, absl::string_view field) const {
-  return domain::ParseServiceArn(partition_, arn, field);
+  return domain::ParseServiceArn(options_.partition, arn, field);
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<store::CallOptions> ServiceManagerService::CallOptionsOf(
+    absl::string_view method, const Request& request) const {
+  store::CallOptions options;
+  options.validate_only = request.validate_only();
+  if constexpr (requires { request.etag(); }) {
+    if (!request.etag().empty()) {
+      options.expected_etag = request.etag();
+    }
+  }
+  if (!request.client_token().empty()) {
+    RETURN_IF_ERROR(domain::ValidateClientToken(request.client_token()));
+    options.client_token = store::ClientToken{
+        .token = request.client_token(),
+        .request = Fingerprint(method, request),
+        .encode_response =
+            [this](const store::Accepted& accepted) {
+              Response response;
+              FillResponse(accepted, /*validate_only=*/false, response)
+                  .IgnoreError();
+              return response.SerializeAsString();
+            },
+    };
+  }
+  return options;
+}
+
+template <typename Response>
+absl::Status ServiceManagerService::FillResponse(
+    const store::Accepted& accepted, bool validate_only,
+    Response& response) const {
+  if (accepted.replayed_response) {
+    if (!response.ParseFromString(*accepted.replayed_response)) {
+      return absl::InternalError("the stored response cannot be read");
+    }
+    return absl::OkStatus();
+  }
+  if constexpr (requires { response.mutable_service(); }) {
+    ToProto(accepted.service, options_.partition, response.mutable_service());
+  }
+  if (validate_only) {
+    ToProto(accepted.operation.type, accepted.transition,
+            response.mutable_validation());
+  } else {
+    response.set_operation_id(accepted.operation.id);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ServiceManagerService::Create(
@@ -82,12 +154,17 @@ absl::Status ServiceManagerService::Create(
       service.config.health_check, "health_check_configuration"));
   service.tags = FromProto(request.tags());
   RETURN_IF_ERROR(domain::ValidateTags(service.tags, "tags"));
+  ASSIGN_OR_RETURN(
+      store::CallOptions options,
+      (CallOptionsOf<v1::CreateServiceRequest, v1::CreateServiceResponse>(
+          "CreateService", request)));
 
-  ASSIGN_OR_RETURN(store::Accepted accepted, store_.CreateService(service));
-  on_accepted_();
-  ToProto(accepted.service, partition_, response.mutable_service());
-  response.set_operation_id(accepted.operation.id);
-  return absl::OkStatus();
+  ASSIGN_OR_RETURN(store::Accepted accepted,
+                   store_.CreateService(service, options));
+  if (!options.validate_only) {
+    on_accepted_();
+  }
+  return FillResponse(accepted, options.validate_only, response);
 }
 
 absl::Status ServiceManagerService::Update(
@@ -125,27 +202,33 @@ absl::Status ServiceManagerService::Update(
         "health_check_configuration: give at least one to change");
   }
   ASSIGN_OR_RETURN(
-      store::Accepted accepted,
-      store_.StartOperation(ref, OperationType::kUpdateService, update));
-  on_accepted_();
-  ToProto(accepted.service, partition_, response.mutable_service());
-  response.set_operation_id(accepted.operation.id);
-  return absl::OkStatus();
+      store::CallOptions options,
+      (CallOptionsOf<v1::UpdateServiceRequest, v1::UpdateServiceResponse>(
+          "UpdateService", request)));
+  ASSIGN_OR_RETURN(store::Accepted accepted,
+                   store_.StartOperation(ref, OperationType::kUpdateService,
+                                         update, options));
+  if (!options.validate_only) {
+    on_accepted_();
+  }
+  return FillResponse(accepted, options.validate_only, response);
 }
 
-template <typename Response>
-absl::Status ServiceManagerService::Start(absl::string_view service_arn,
+template <typename Request, typename Response>
+absl::Status ServiceManagerService::Start(const Request& request,
                                           OperationType type,
                                           Response& response) {
-  ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(service_arn, "service_arn"));
+  ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                   Resolve(request.service_arn(), "service_arn"));
+  ASSIGN_OR_RETURN(
+      store::CallOptions options,
+      (CallOptionsOf<Request, Response>(domain::ToString(type), request)));
   ASSIGN_OR_RETURN(store::Accepted accepted,
-                   store_.StartOperation(ref, type, {}));
-  on_accepted_();
-  if constexpr (!std::is_same_v<Response, v1::StartDeploymentResponse>) {
-    ToProto(accepted.service, partition_, response.mutable_service());
+                   store_.StartOperation(ref, type, {}, options));
+  if (!options.validate_only) {
+    on_accepted_();
   }
-  response.set_operation_id(accepted.operation.id);
-  return absl::OkStatus();
+  return FillResponse(accepted, options.validate_only, response);
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::CreateService(
@@ -163,7 +246,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeService(
     ASSIGN_OR_RETURN(domain::ServiceRef ref,
                      Resolve(request->service_arn(), "service_arn"));
     ASSIGN_OR_RETURN(domain::Service service, store_.GetService(ref));
-    ToProto(service, partition_, response->mutable_service());
+    ToProto(service, options_.partition, response->mutable_service());
     return absl::OkStatus();
   });
 }
@@ -176,10 +259,16 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListServices(
     ASSIGN_OR_RETURN(int page_size,
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
-    ASSIGN_OR_RETURN(store::Page<domain::Service> page,
-                     store_.ListServices(page_size, request->next_token()));
+    std::optional<absl::Time> deleted_since;
+    if (request->show_deleted()) {
+      deleted_since = clock_.Now() - options_.retention;
+    }
+    ASSIGN_OR_RETURN(
+        store::Page<domain::Service> page,
+        store_.ListServices(page_size, request->next_token(), deleted_since));
     for (const domain::Service& service : page.items) {
-      ToProto(service, partition_, response->add_service_summary_list());
+      ToProto(service, options_.partition,
+              response->add_service_summary_list());
     }
     response->set_next_token(page.next_token);
     return absl::OkStatus();
@@ -198,8 +287,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::StartDeployment(
     const v1::StartDeploymentRequest* request,
     v1::StartDeploymentResponse* response) {
   return Respond(context, [&] {
-    return Start(request->service_arn(), OperationType::kStartDeployment,
-                 *response);
+    return Start(*request, OperationType::kStartDeployment, *response);
   });
 }
 
@@ -208,8 +296,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::PauseService(
     const v1::PauseServiceRequest* request,
     v1::PauseServiceResponse* response) {
   return Respond(context, [&] {
-    return Start(request->service_arn(), OperationType::kPauseService,
-                 *response);
+    return Start(*request, OperationType::kPauseService, *response);
   });
 }
 
@@ -218,8 +305,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ResumeService(
     const v1::ResumeServiceRequest* request,
     v1::ResumeServiceResponse* response) {
   return Respond(context, [&] {
-    return Start(request->service_arn(), OperationType::kResumeService,
-                 *response);
+    return Start(*request, OperationType::kResumeService, *response);
   });
 }
 
@@ -228,8 +314,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::DeleteService(
     const v1::DeleteServiceRequest* request,
     v1::DeleteServiceResponse* response) {
   return Respond(context, [&] {
-    return Start(request->service_arn(), OperationType::kDeleteService,
-                 *response);
+    return Start(*request, OperationType::kDeleteService, *response);
   });
 }
 
@@ -247,7 +332,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
         store::Page<domain::Operation> page,
         store_.ListOperations(ref, page_size, request->next_token()));
     for (const domain::Operation& op : page.items) {
-      ToProto(op, partition_, response->add_operation_summary_list());
+      ToProto(op, options_.partition, response->add_operation_summary_list());
     }
     response->set_next_token(page.next_token);
     return absl::OkStatus();
@@ -316,9 +401,52 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
       on_accepted_();
       response->set_operation_id(recorded.deployment->id);
     }
-    ToProto(recorded.service, partition_, response->mutable_service());
+    ToProto(recorded.service, options_.partition, response->mutable_service());
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::DescribeOperation(
+    grpc::CallbackServerContext* context,
+    const v1::DescribeOperationRequest* request,
+    v1::DescribeOperationResponse* response) {
+  return Respond(context, [&]() -> absl::Status {
+    RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
+    ASSIGN_OR_RETURN(domain::Operation operation,
+                     store_.GetOperation(request->operation_id()));
+    ToProto(operation, options_.partition, response->mutable_operation());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::WaitOperation(
+    grpc::CallbackServerContext* context,
+    const v1::WaitOperationRequest* request,
+    v1::WaitOperationResponse* response) {
+  return OperationWaiter::Start(context, *request, response, store_, hub_,
+                                options_.partition);
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
+    grpc::CallbackServerContext* context,
+    const v1::CancelOperationRequest* request,
+    v1::CancelOperationResponse* response) {
+  return Respond(context, [&]() -> absl::Status {
+    RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
+    ASSIGN_OR_RETURN(domain::Operation operation,
+                     store_.CancelOperation(request->operation_id()));
+    // A cancel in progress leaves the worker a rollback to do.
+    on_accepted_();
+    ToProto(operation, options_.partition, response->mutable_operation());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::WatchServiceResponse>*
+ServiceManagerService::WatchService(grpc::CallbackServerContext* context,
+                                    const v1::WatchServiceRequest* request) {
+  return ServiceWatcher::Start(context, *request, store_, hub_,
+                               options_.partition);
 }
 
 }  // namespace servicemanager::api

@@ -13,6 +13,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "api/change_hub.h"
+#include "common/clock.h"
 #include "domain/arn.h"
 #include "domain/operation.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
@@ -22,11 +25,20 @@ namespace servicemanager::api {
 
 namespace v1 = ::servicemanager::v1;
 
+struct ApiOptions {
+  domain::Partition partition;
+  // ListServices(show_deleted) lists services deleted this recently (the
+  // janitor's retention).
+  absl::Duration retention = absl::Hours(24 * 30);
+};
+
 class ServiceManagerService final : public v1::ServiceManager::CallbackService {
  public:
   // `on_accepted` runs after every accepted operation (main wires it to wake
-  // the worker).
-  ServiceManagerService(store::Store& store, domain::Partition partition,
+  // the worker). `hub` must be the store's ChangeObserver; it, the store and
+  // the clock must outlive the service.
+  ServiceManagerService(store::Store& store, ChangeHub& hub,
+                        common::Clock& clock, ApiOptions options,
                         std::function<void()> on_accepted);
 
   grpc::ServerUnaryReactor* CreateService(
@@ -81,22 +93,46 @@ class ServiceManagerService final : public v1::ServiceManager::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::NotifySourceVersionRequest* request,
       v1::NotifySourceVersionResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeOperation(
+      grpc::CallbackServerContext* context,
+      const v1::DescribeOperationRequest* request,
+      v1::DescribeOperationResponse* response) override;
+  grpc::ServerUnaryReactor* WaitOperation(
+      grpc::CallbackServerContext* context,
+      const v1::WaitOperationRequest* request,
+      v1::WaitOperationResponse* response) override;
+  grpc::ServerUnaryReactor* CancelOperation(
+      grpc::CallbackServerContext* context,
+      const v1::CancelOperationRequest* request,
+      v1::CancelOperationResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchServiceResponse>* WatchService(
+      grpc::CallbackServerContext* context,
+      const v1::WatchServiceRequest* request) override;
 
  private:
   absl::Status Create(const v1::CreateServiceRequest& request,
                       v1::CreateServiceResponse& response);
   absl::Status Update(const v1::UpdateServiceRequest& request,
                       v1::UpdateServiceResponse& response);
-  // Pause, resume, delete and deployment: the accepted operation's id, and
-  // the service as it now stands where the response has one.
-  template <typename Response>
-  absl::Status Start(absl::string_view service_arn, domain::OperationType type,
+  // Pause, resume, delete and deployment.
+  template <typename Request, typename Response>
+  absl::Status Start(const Request& request, domain::OperationType type,
                      Response& response);
+  // The request's client token, etag and validate_only for the store.
+  template <typename Request, typename Response>
+  absl::StatusOr<store::CallOptions> CallOptionsOf(
+      absl::string_view method, const Request& request) const;
+  // Fills the response of an accepted (or replayed) call.
+  template <typename Response>
+  absl::Status FillResponse(const store::Accepted& accepted, bool validate_only,
+                            Response& response) const;
   absl::StatusOr<domain::ServiceRef> Resolve(absl::string_view arn,
                                              absl::string_view field) const;
 
   store::Store& store_;
-  const domain::Partition partition_;
+  ChangeHub& hub_;
+  common::Clock& clock_;
+  const ApiOptions options_;
   const std::function<void()> on_accepted_;
 };
 

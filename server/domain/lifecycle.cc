@@ -67,6 +67,25 @@ Transition StartCreate() {
                     OperationStatus::kFailed};
 }
 
+absl::StatusOr<CancelAction> Cancel(OperationStatus status) {
+  switch (status) {
+    case OperationStatus::kPending:
+      return CancelAction::kEndNow;
+    case OperationStatus::kInProgress:
+      return CancelAction::kRollBack;
+    case OperationStatus::kRollbackInProgress:
+      return CancelAction::kAlreadyRollingBack;
+    default:
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot cancel the operation: it has already ended ",
+                       ToString(status)));
+  }
+}
+
+ServiceStatus CancelledStatus(std::optional<ServiceStatus> prior) {
+  return prior.value_or(ServiceStatus::kCreateFailed);
+}
+
 absl::Status CheckCanTag(ServiceStatus current) {
   if (current == ServiceStatus::kOperationInProgress ||
       current == ServiceStatus::kDeleted) {

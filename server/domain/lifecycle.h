@@ -6,6 +6,8 @@
 #ifndef SERVICEMANAGER_SERVER_DOMAIN_LIFECYCLE_H_
 #define SERVICEMANAGER_SERVER_DOMAIN_LIFECYCLE_H_
 
+#include <optional>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "domain/operation.h"
@@ -31,6 +33,22 @@ absl::StatusOr<Transition> Start(OperationType type, ServiceStatus current);
 
 // The transition of a new service's first deployment.
 Transition StartCreate();
+
+// What CancelOperation does to an operation, by the operation's status.
+enum class CancelAction {
+  kEndNow,              // PENDING: nothing ran yet; it ends FAILED at once.
+  kRollBack,            // IN_PROGRESS: the worker rolls back what it did.
+  kAlreadyRollingBack,  // ROLLBACK_IN_PROGRESS: a cancel is under way.
+};
+
+// The cancel of an operation in `status`, or FAILED_PRECONDITION once it has
+// ended.
+absl::StatusOr<CancelAction> Cancel(OperationStatus status);
+
+// Where a cancelled operation leaves its service: the status it had before
+// the operation (`prior`); a cancelled create, which has none, leaves
+// CREATE_FAILED.
+ServiceStatus CancelledStatus(std::optional<ServiceStatus> prior);
 
 // Whether tags may change on a service in `current`: OK in every status but
 // OPERATION_IN_PROGRESS and DELETED (FAILED_PRECONDITION).

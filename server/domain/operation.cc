@@ -33,6 +33,12 @@ absl::string_view ToString(OperationType type) { return NameOf(kTypes, type); }
 absl::string_view ToString(OperationStatus status) {
   return NameOf(kStatuses, status);
 }
+bool IsFinal(OperationStatus status) {
+  return status != OperationStatus::kPending &&
+         status != OperationStatus::kInProgress &&
+         status != OperationStatus::kRollbackInProgress;
+}
+
 std::optional<OperationType> ParseOperationType(absl::string_view text) {
   return ValueOf(kTypes, text);
 }

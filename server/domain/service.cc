@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "domain/enum_names.h"
 
@@ -25,6 +26,11 @@ absl::string_view ToString(ServiceStatus status) {
 
 std::optional<ServiceStatus> ParseServiceStatus(absl::string_view text) {
   return ValueOf(kNames, text);
+}
+
+std::string Etag(const Service& service) {
+  // The id keeps an etag of one service from matching another's.
+  return absl::StrCat(service.revision, "-", service.id.substr(0, 8));
 }
 
 ServiceConfig ConfigUpdate::ApplyTo(ServiceConfig config) const {

@@ -108,7 +108,14 @@ struct Service {
   absl::Time created_at;
   absl::Time updated_at;
   std::optional<absl::Time> deleted_at;
+  // Counts the changes of the service; grows with each one.
+  int64_t revision = 1;
 };
+
+// The service's etag: opaque, and different after every change of the
+// service (status, configuration, image versions). Tags have their own API
+// and do not change it.
+std::string Etag(const Service& service);
 
 struct Tag {
   std::string key;

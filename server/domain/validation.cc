@@ -222,4 +222,44 @@ absl::StatusOr<int> PageSize(std::optional<int32_t> max_results) {
   return *max_results;
 }
 
+absl::Status ValidateClientToken(absl::string_view token) {
+  if (token.empty() || token.size() > 64) {
+    return Invalid("client_token", "must be 1 to 64 characters");
+  }
+  for (char c : token) {
+    if (c < 0x20 || c > 0x7e) {
+      return Invalid("client_token", "must be printable ASCII characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateOperationId(absl::string_view id) {
+  // RFC 4122: 8-4-4-4-12 hex digits, version 1-5, variant 8, 9, a or b.
+  constexpr absl::string_view kShape = "xxxxxxxx-xxxx-Vxxx-Rxxx-xxxxxxxxxxxx";
+  bool valid = id.size() == kShape.size();
+  for (size_t i = 0; valid && i < id.size(); ++i) {
+    const char c = absl::ascii_tolower(static_cast<unsigned char>(id[i]));
+    switch (kShape[i]) {
+      case '-':
+        valid = c == '-';
+        break;
+      case 'V':
+        valid = c >= '1' && c <= '5';
+        break;
+      case 'R':
+        valid = c == '8' || c == '9' || c == 'a' || c == 'b';
+        break;
+      default:
+        valid = absl::ascii_isxdigit(static_cast<unsigned char>(c));
+    }
+  }
+  if (!valid) {
+    return Invalid(
+        "operation_id",
+        "must be a UUID such as 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace servicemanager::domain

@@ -43,6 +43,12 @@ absl::Status ValidateTags(const std::vector<Tag>& tags,
 absl::Status ValidateTagKeys(const std::vector<std::string>& keys,
                              absl::string_view field);
 
+// A client token: 1-64 printable ASCII characters.
+absl::Status ValidateClientToken(absl::string_view token);
+
+// An operation id: a UUID, 36 characters (App Runner's shape).
+absl::Status ValidateOperationId(absl::string_view id);
+
 // max_results: absent means kDefaultPageSize; otherwise 1-kMaxPageSize.
 absl::StatusOr<int> PageSize(std::optional<int32_t> max_results);
 

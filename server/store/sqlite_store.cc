@@ -112,12 +112,21 @@ struct ServiceRow {
 
 constexpr char kSelectService[] =
     "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision"
     " FROM services WHERE service_id = ?";
+constexpr char kSelectServiceByPk[] =
+    "SELECT pk, service_id, name, url, status, config_version,"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision"
+    " FROM services WHERE pk = ?";
 constexpr char kSelectLiveServices[] =
     "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision"
     " FROM services WHERE deleted_at IS NULL AND pk > ? ORDER BY pk LIMIT ?";
+constexpr char kSelectServicesDeletedSince[] =
+    "SELECT pk, service_id, name, url, status, config_version,"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision"
+    " FROM services WHERE (deleted_at IS NULL OR deleted_at >= ?)"
+    " AND pk > ? ORDER BY pk LIMIT ?";
 
 std::optional<int64_t> NullableInt(const SQLite::Column& column) {
   if (column.isNull()) {
@@ -141,6 +150,7 @@ ServiceRow ReadServiceRow(SQLite::Statement& s) {
   if (std::optional<int64_t> deleted = NullableInt(s.getColumn(9))) {
     row.service.deleted_at = FromMicros(*deleted);
   }
+  row.service.revision = s.getColumn(10).getInt64();
   return row;
 }
 
@@ -293,6 +303,18 @@ Service Complete(Connection& c, ServiceRow row) {
   return std::move(row.service);
 }
 
+// The service with internal key `pk`, complete, as the transaction sees it.
+Service LoadService(Connection& c, int64_t pk) {
+  ServiceRow row;
+  {
+    Query q(c, kSelectServiceByPk);
+    q->bind(1, pk);
+    q->executeStep();
+    row = ReadServiceRow(*q);
+  }
+  return Complete(c, std::move(row));
+}
+
 absl::StatusOr<ServiceRow> FindService(Connection& c,
                                        const domain::ServiceRef& service) {
   Query q(c, kSelectService);
@@ -319,10 +341,14 @@ struct OperationTargets {
   std::optional<int64_t> target_image;
 };
 
+// Records a PENDING operation, due at once. `prior` is the service's status
+// before it (none for a create).
 Operation InsertOperation(Connection& c, common::IdGenerator& ids,
                           const ServiceRow& row, OperationType type,
+                          std::optional<ServiceStatus> prior,
                           const domain::Transition& transition,
-                          const OperationTargets& targets, absl::Time now) {
+                          const OperationTargets& targets, absl::Time now,
+                          absl::Duration deadline) {
   Operation op;
   op.id = ids.NewOperationId();
   op.type = type;
@@ -331,12 +357,14 @@ Operation InsertOperation(Connection& c, common::IdGenerator& ids,
   op.service_name = row.service.name;
   op.started_at = now;
   op.updated_at = now;
+  op.deadline_at = now + deadline;
   Query q(c,
           "INSERT INTO operations (operation_id, service_pk, type, status,"
           " success_status, failure_status, failure_op_status,"
           " target_config_version, prior_config_version,"
-          " target_image_version, due_at, started_at, updated_at)"
-          " VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          " target_image_version, due_at, started_at, updated_at,"
+          " prior_status, deadline_at)"
+          " VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   q->bind(1, op.id);
   q->bind(2, row.pk);
   q->bind(3, std::string(domain::ToString(type)));
@@ -353,13 +381,22 @@ Operation InsertOperation(Connection& c, common::IdGenerator& ids,
   q->bind(10, Micros(now));
   q->bind(11, Micros(now));
   q->bind(12, Micros(now));
+  if (prior) {
+    q->bind(13, std::string(domain::ToString(*prior)));
+  }
+  q->bind(14, Micros(*op.deadline_at));
   q->exec();
   return op;
 }
 
+// The columns ReadOperation reads, first in a SELECT from operations o JOIN
+// services s.
+#define SM_OPERATION_COLUMNS                                              \
+  "o.operation_id, o.type, o.status, s.service_id, s.name, o.started_at," \
+  " o.updated_at, o.ended_at, o.deadline_at, o.error_code, o.error_message"
+constexpr int kOperationColumns = 11;
+
 Operation ReadOperation(SQLite::Statement& s) {
-  // Columns: operation_id, type, status, service_id, name, started_at,
-  // updated_at, ended_at.
   Operation op;
   op.id = s.getColumn(0).getString();
   op.type = domain::ParseOperationType(s.getColumn(1).getString())
@@ -373,7 +410,227 @@ Operation ReadOperation(SQLite::Statement& s) {
   if (std::optional<int64_t> ended = NullableInt(s.getColumn(7))) {
     op.ended_at = FromMicros(*ended);
   }
+  if (std::optional<int64_t> deadline = NullableInt(s.getColumn(8))) {
+    op.deadline_at = FromMicros(*deadline);
+  }
+  if (!s.getColumn(9).isNull()) {
+    op.error_code = s.getColumn(9).getString();
+    op.error_message = s.getColumn(10).getString();
+  }
   return op;
+}
+
+constexpr char kSelectOperation[] =
+    "SELECT " SM_OPERATION_COLUMNS
+    " FROM operations o JOIN services s ON s.pk = o.service_pk"
+    " WHERE o.operation_id = ?";
+
+absl::StatusOr<Operation> LoadOperation(Connection& c,
+                                        absl::string_view operation_id) {
+  Query q(c, kSelectOperation);
+  q->bind(1, std::string(operation_id));
+  if (!q->executeStep()) {
+    return absl::NotFoundError(
+        absl::StrCat("operation_id: no operation ", operation_id));
+  }
+  return ReadOperation(*q);
+}
+
+// What ending an operation needs to know of it.
+struct OperationRow {
+  std::string id;
+  int64_t service_pk = 0;
+  OperationType type = OperationType::kCreateService;
+  OperationStatus status = OperationStatus::kPending;
+  ServiceStatus success_status = ServiceStatus::kRunning;
+  ServiceStatus failure_status = ServiceStatus::kRunning;
+  OperationStatus failure_op_status = OperationStatus::kFailed;
+  std::optional<ServiceStatus> prior_status;
+  std::optional<int64_t> target_config;
+  std::optional<int64_t> prior_config;
+  std::optional<int64_t> target_image;
+  absl::Time started_at;
+  std::optional<absl::Time> deadline_at;
+};
+
+absl::StatusOr<OperationRow> FindOperationRow(Connection& c,
+                                              absl::string_view operation_id) {
+  Query q(c,
+          "SELECT service_pk, type, status, success_status, failure_status,"
+          " failure_op_status, prior_status, target_config_version,"
+          " prior_config_version, target_image_version, started_at,"
+          " deadline_at FROM operations WHERE operation_id = ?");
+  q->bind(1, std::string(operation_id));
+  if (!q->executeStep()) {
+    return absl::NotFoundError(
+        absl::StrCat("operation_id: no operation ", operation_id));
+  }
+  OperationRow row;
+  row.id = std::string(operation_id);
+  row.service_pk = q->getColumn(0).getInt64();
+  row.type = domain::ParseOperationType(q->getColumn(1).getString())
+                 .value_or(OperationType::kCreateService);
+  row.status = domain::ParseOperationStatus(q->getColumn(2).getString())
+                   .value_or(OperationStatus::kFailed);
+  row.success_status = domain::ParseServiceStatus(q->getColumn(3).getString())
+                           .value_or(ServiceStatus::kRunning);
+  row.failure_status = domain::ParseServiceStatus(q->getColumn(4).getString())
+                           .value_or(ServiceStatus::kRunning);
+  row.failure_op_status =
+      domain::ParseOperationStatus(q->getColumn(5).getString())
+          .value_or(OperationStatus::kFailed);
+  if (!q->getColumn(6).isNull()) {
+    row.prior_status = domain::ParseServiceStatus(q->getColumn(6).getString());
+  }
+  row.target_config = NullableInt(q->getColumn(7));
+  row.prior_config = NullableInt(q->getColumn(8));
+  row.target_image = NullableInt(q->getColumn(9));
+  row.started_at = FromMicros(q->getColumn(10).getInt64());
+  if (std::optional<int64_t> deadline = NullableInt(q->getColumn(11))) {
+    row.deadline_at = FromMicros(*deadline);
+  }
+  return row;
+}
+
+// How an operation ends.
+struct Outcome {
+  bool succeeded = false;
+  OperationStatus status = OperationStatus::kSucceeded;
+  ServiceStatus service_status = ServiceStatus::kRunning;
+  absl::string_view error_code;  // Empty on success.
+  std::string error_message;
+};
+
+// Ends the operation as `outcome` says, with every consequence for its
+// service, in the caller's transaction.
+void EndOperation(Connection& c, const OperationRow& op, const Outcome& outcome,
+                  absl::Time now) {
+  const int64_t pk = op.service_pk;
+  {
+    Query end(c,
+              "UPDATE operations SET status = ?, due_at = NULL,"
+              " deadline_at = NULL, ended_at = ?, updated_at = ?,"
+              " error_code = ?, error_message = ? WHERE operation_id = ?");
+    end->bind(1, std::string(domain::ToString(outcome.status)));
+    end->bind(2, Micros(now));
+    end->bind(3, Micros(now));
+    if (!outcome.succeeded) {
+      end->bind(4, std::string(outcome.error_code));
+      end->bind(5, outcome.error_message);
+    }
+    end->bind(6, op.id);
+    end->exec();
+  }
+  const bool deleted =
+      outcome.succeeded && op.type == OperationType::kDeleteService;
+  if (deleted) {
+    // Delete purges the stored image, the configuration and the tags; the
+    // operation history stays.
+    Query q(c,
+            "UPDATE services SET status = 'DELETED', updated_at = ?1,"
+            " deleted_at = ?1, config_version = NULL,"
+            " deployed_image_version = NULL WHERE pk = ?2");
+    q->bind(1, Micros(now));
+    q->bind(2, pk);
+    q->exec();
+    for (const char* sql : {
+             "DELETE FROM service_configs WHERE service_pk = ?",
+             "DELETE FROM service_images WHERE service_pk = ?",
+             "DELETE FROM tags WHERE service_pk = ?",
+         }) {
+      Query purge(c, sql);
+      purge->bind(1, pk);
+      purge->exec();
+    }
+    return;
+  }
+  SetServiceStatus(c, pk, outcome.service_status, now);
+  if (outcome.succeeded && op.target_image) {
+    // What ran before is no longer needed: keep the deployed version and
+    // the newer ones, and only the configuration that now runs.
+    Query deployed(
+        c, "UPDATE services SET deployed_image_version = ? WHERE pk = ?");
+    deployed->bind(1, *op.target_image);
+    deployed->bind(2, pk);
+    deployed->exec();
+    Query old_images(
+        c, "DELETE FROM service_images WHERE service_pk = ? AND version < ?");
+    old_images->bind(1, pk);
+    old_images->bind(2, *op.target_image);
+    old_images->exec();
+    if (op.target_config) {
+      Query old_configs(c,
+                        "DELETE FROM service_configs"
+                        " WHERE service_pk = ? AND version < ?");
+      old_configs->bind(1, pk);
+      old_configs->bind(2, *op.target_config);
+      old_configs->exec();
+    }
+  } else if (!outcome.succeeded && op.prior_config && op.target_config) {
+    // A failed update goes back to the configuration it replaced, and
+    // forgets the image version it added (if it changed the image).
+    if (op.target_image) {
+      Query added(c,
+                  "DELETE FROM service_images WHERE service_pk = ?1"
+                  " AND version = ?2 AND image_identifier <> ("
+                  "  SELECT image_identifier FROM service_configs"
+                  "  WHERE service_pk = ?1 AND version = ?3)");
+      added->bind(1, pk);
+      added->bind(2, *op.target_image);
+      added->bind(3, *op.prior_config);
+      added->exec();
+    }
+    Query back(c, "UPDATE services SET config_version = ? WHERE pk = ?");
+    back->bind(1, *op.prior_config);
+    back->bind(2, pk);
+    back->exec();
+    Query drop(c,
+               "DELETE FROM service_configs"
+               " WHERE service_pk = ? AND version = ?");
+    drop->bind(1, pk);
+    drop->bind(2, *op.target_config);
+    drop->exec();
+  }
+}
+
+// The stored response of an earlier call with `token`, if there was one with
+// the same request; INVALID_ARGUMENT if there was one with another.
+absl::StatusOr<std::optional<std::string>> FindClientToken(
+    Connection& c, const ClientToken& token) {
+  Query q(c, "SELECT request, response FROM client_tokens WHERE token = ?");
+  q->bind(1, token.token);
+  if (!q->executeStep()) {
+    return std::nullopt;
+  }
+  if (q->getColumn(0).getString() != token.request) {
+    return absl::InvalidArgumentError(
+        "client_token: already used for a different request; use a new "
+        "token for a new request");
+  }
+  return q->getColumn(1).getString();
+}
+
+void SaveClientToken(Connection& c, const ClientToken& token,
+                     const std::string& response, absl::Time now) {
+  Query q(c,
+          "INSERT INTO client_tokens (token, request, response, created_at)"
+          " VALUES (?, ?, ?, ?)");
+  q->bind(1, token.token);
+  q->bind(2, token.request.data(), static_cast<int>(token.request.size()));
+  q->bind(3, response.data(), static_cast<int>(response.size()));
+  q->bind(4, Micros(now));
+  q->exec();
+}
+
+absl::Status CheckEtag(const Service& service,
+                       const std::optional<std::string>& expected) {
+  if (expected && *expected != domain::Etag(service)) {
+    return absl::AbortedError(
+        absl::StrCat("etag: the service has changed since etag ", *expected,
+                     " (it is now ", domain::Etag(service),
+                     "); describe it again and retry with the new etag"));
+  }
+  return absl::OkStatus();
 }
 
 // Page tokens are opaque to clients: "<kind>:<numbers>" in web-safe base64.
@@ -403,7 +660,7 @@ absl::StatusOr<int64_t> DecodeToken(absl::string_view token,
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const SqliteOptions& options, common::Clock& clock,
-    common::IdGenerator& ids) {
+    common::IdGenerator& ids, ChangeObserver* observer) {
   return GuardSqlite(
       "open database", [&]() -> absl::StatusOr<std::unique_ptr<SqliteStore>> {
         auto writer = std::make_unique<Connection>(
@@ -420,18 +677,20 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
           readers.push_back(std::make_unique<Connection>(
               options.path, SQLite::OPEN_READONLY, options.busy_timeout_ms));
         }
-        return std::unique_ptr<SqliteStore>(new SqliteStore(
-            options, clock, ids, std::move(writer), std::move(readers)));
+        return std::unique_ptr<SqliteStore>(
+            new SqliteStore(options, clock, ids, observer, std::move(writer),
+                            std::move(readers)));
       });
 }
 
 SqliteStore::SqliteStore(const SqliteOptions& options, common::Clock& clock,
-                         common::IdGenerator& ids,
+                         common::IdGenerator& ids, ChangeObserver* observer,
                          std::unique_ptr<Connection> writer,
                          std::vector<std::unique_ptr<Connection>> readers)
     : options_(options),
       clock_(clock),
       ids_(ids),
+      observer_(observer),
       writer_(std::move(writer)),
       idle_readers_(std::move(readers)) {}
 
@@ -449,64 +708,112 @@ SqliteStore::ReadLease SqliteStore::Read() {
   return ReadLease(*this, std::move(connection));
 }
 
-absl::StatusOr<Accepted> SqliteStore::CreateService(const NewService& input) {
+void SqliteStore::Publish(const Change& change) {
+  if (observer_ != nullptr) {
+    observer_->OnCommit(change);
+  }
+}
+
+absl::Duration SqliteStore::DeadlineOf(OperationType type) const {
+  auto it = options_.operation_deadlines.find(type);
+  return it == options_.operation_deadlines.end()
+             ? options_.default_operation_deadline
+             : it->second;
+}
+
+template <typename Body>
+absl::StatusOr<Accepted> SqliteStore::Accept(absl::string_view what,
+                                             const CallOptions& options,
+                                             Body&& body) {
   absl::MutexLock lock(&write_mu_);
   Connection& c = *writer_;
-  return GuardSqlite("create service", [&]() -> absl::StatusOr<Accepted> {
+  return GuardSqlite(what, [&]() -> absl::StatusOr<Accepted> {
     SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
     const absl::Time now = clock_.Now();
-    {
-      Query taken(c,
-                  "SELECT 1 FROM services"
-                  " WHERE name = ? AND deleted_at IS NULL");
-      taken->bind(1, input.name);
-      if (taken->executeStep()) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "service_name: a service named ", input.name, " already exists"));
+    const ClientToken* token = options.validate_only || !options.client_token
+                                   ? nullptr
+                                   : &*options.client_token;
+    if (token != nullptr) {
+      ASSIGN_OR_RETURN(std::optional<std::string> replay,
+                       FindClientToken(c, *token));
+      if (replay) {
+        Accepted accepted;
+        accepted.replayed_response = *std::move(replay);
+        return accepted;
       }
     }
-    ServiceRow row;
-    row.service.id = ids_.NewServiceId();
-    row.service.name = input.name;
-    row.service.url =
-        absl::StrCat(ids_.NewUrlLabel(), ".", options_.url_suffix);
-    row.service.status = ServiceStatus::kOperationInProgress;
-    row.service.created_at = now;
-    row.service.updated_at = now;
-    {
-      Query q(c,
-              "INSERT INTO services (service_id, name, url, status,"
-              " config_version, created_at, updated_at)"
-              " VALUES (?, ?, ?, 'OPERATION_IN_PROGRESS', 1, ?, ?)");
-      q->bind(1, row.service.id);
-      q->bind(2, row.service.name);
-      q->bind(3, row.service.url);
-      q->bind(4, Micros(now));
-      q->bind(5, Micros(now));
-      q->exec();
-      row.pk = c.db().getLastInsertRowid();
+    ASSIGN_OR_RETURN(Accepted accepted, body(c, now));
+    if (options.validate_only) {
+      // The transaction rolls back when it goes out of scope.
+      accepted.operation.id.clear();
+      return accepted;
     }
-    InsertConfig(c, row.pk, 1, input.config);
-    const int64_t image =
-        InsertImage(c, row.pk, input.config.source.image_identifier, now);
-    for (const domain::Tag& tag : input.tags) {
-      Query q(c, "INSERT INTO tags (service_pk, key, value) VALUES (?, ?, ?)");
-      q->bind(1, row.pk);
-      q->bind(2, tag.key);
-      q->bind(3, tag.value);
-      q->exec();
+    if (token != nullptr) {
+      SaveClientToken(c, *token, token->encode_response(accepted), now);
     }
-    Operation op = InsertOperation(c, ids_, row, OperationType::kCreateService,
-                                   domain::StartCreate(),
-                                   {.target_config = 1,
-                                    .prior_config = std::nullopt,
-                                    .target_image = image},
-                                   now);
-    row.config_version = 1;
-    Service service = Complete(c, std::move(row));
     tx.commit();
-    return Accepted{std::move(service), std::move(op)};
+    Publish({accepted.service, accepted.operation});
+    return accepted;
   });
+}
+
+absl::StatusOr<Accepted> SqliteStore::CreateService(
+    const NewService& input, const CallOptions& options) {
+  return Accept(
+      "create service", options,
+      [&](Connection& c, absl::Time now) -> absl::StatusOr<Accepted> {
+        {
+          Query taken(c,
+                      "SELECT 1 FROM services"
+                      " WHERE name = ? AND deleted_at IS NULL");
+          taken->bind(1, input.name);
+          if (taken->executeStep()) {
+            return absl::AlreadyExistsError(
+                absl::StrCat("service_name: a service named ", input.name,
+                             " already exists"));
+          }
+        }
+        ServiceRow row;
+        row.service.id = ids_.NewServiceId();
+        row.service.name = input.name;
+        row.service.url =
+            absl::StrCat(ids_.NewUrlLabel(), ".", options_.url_suffix);
+        {
+          Query q(c,
+                  "INSERT INTO services (service_id, name, url, status,"
+                  " config_version, created_at, updated_at)"
+                  " VALUES (?, ?, ?, 'OPERATION_IN_PROGRESS', 1, ?, ?)");
+          q->bind(1, row.service.id);
+          q->bind(2, row.service.name);
+          q->bind(3, row.service.url);
+          q->bind(4, Micros(now));
+          q->bind(5, Micros(now));
+          q->exec();
+          row.pk = c.db().getLastInsertRowid();
+        }
+        InsertConfig(c, row.pk, 1, input.config);
+        const int64_t image =
+            InsertImage(c, row.pk, input.config.source.image_identifier, now);
+        for (const domain::Tag& tag : input.tags) {
+          Query q(c,
+                  "INSERT INTO tags (service_pk, key, value) VALUES (?, ?, ?)");
+          q->bind(1, row.pk);
+          q->bind(2, tag.key);
+          q->bind(3, tag.value);
+          q->exec();
+        }
+        Accepted accepted;
+        accepted.transition = domain::StartCreate();
+        accepted.operation =
+            InsertOperation(c, ids_, row, OperationType::kCreateService,
+                            std::nullopt, accepted.transition,
+                            {.target_config = 1,
+                             .prior_config = std::nullopt,
+                             .target_image = image},
+                            now, DeadlineOf(OperationType::kCreateService));
+        accepted.service = LoadService(c, row.pk);
+        return accepted;
+      });
 }
 
 absl::StatusOr<Service> SqliteStore::GetService(
@@ -522,10 +829,13 @@ absl::StatusOr<Service> SqliteStore::GetService(
 }
 
 absl::StatusOr<Page<Service>> SqliteStore::ListServices(
-    int page_size, absl::string_view page_token) {
+    int page_size, absl::string_view page_token,
+    std::optional<absl::Time> deleted_since) {
+  // Tokens of the two listings differ, so one is not used for the other.
+  const absl::string_view kind = deleted_since ? "S" : "s";
   int64_t after = 0;
   if (!page_token.empty()) {
-    ASSIGN_OR_RETURN(after, DecodeToken(page_token, "s", 0));
+    ASSIGN_OR_RETURN(after, DecodeToken(page_token, kind, 0));
   }
   ReadLease lease = Read();
   Connection& c = *lease;
@@ -534,16 +844,21 @@ absl::StatusOr<Page<Service>> SqliteStore::ListServices(
     Page<Service> page;
     std::vector<ServiceRow> rows;
     {
-      Query q(c, kSelectLiveServices);
-      q->bind(1, after);
-      q->bind(2, page_size + 1);
+      Query q(
+          c, deleted_since ? kSelectServicesDeletedSince : kSelectLiveServices);
+      int i = 1;
+      if (deleted_since) {
+        q->bind(i++, Micros(*deleted_since));
+      }
+      q->bind(i++, after);
+      q->bind(i++, page_size + 1);
       while (q->executeStep()) {
         rows.push_back(ReadServiceRow(*q));
       }
     }
     if (static_cast<int>(rows.size()) > page_size) {
       rows.pop_back();
-      page.next_token = EncodeToken("s", 0, rows.back().pk);
+      page.next_token = EncodeToken(kind, 0, rows.back().pk);
     }
     for (ServiceRow& row : rows) {
       page.items.push_back(std::move(row.service));
@@ -554,16 +869,14 @@ absl::StatusOr<Page<Service>> SqliteStore::ListServices(
 
 absl::StatusOr<Accepted> SqliteStore::StartOperation(
     const domain::ServiceRef& service, OperationType type,
-    const domain::ConfigUpdate& update) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& c = *writer_;
-  return GuardSqlite(
-      absl::StrCat("start ", domain::ToString(type)),
-      [&]() -> absl::StatusOr<Accepted> {
-        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
-        const absl::Time now = clock_.Now();
+    const domain::ConfigUpdate& update, const CallOptions& options) {
+  return Accept(
+      absl::StrCat("start ", domain::ToString(type)), options,
+      [&](Connection& c, absl::Time now) -> absl::StatusOr<Accepted> {
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
-        ASSIGN_OR_RETURN(domain::Transition transition,
+        RETURN_IF_ERROR(CheckEtag(row.service, options.expected_etag));
+        Accepted accepted;
+        ASSIGN_OR_RETURN(accepted.transition,
                          domain::Start(type, row.service.status));
         OperationTargets targets;
         switch (type) {
@@ -594,7 +907,6 @@ absl::StatusOr<Accepted> SqliteStore::StartOperation(
             q->bind(1, *targets.target_config);
             q->bind(2, row.pk);
             q->exec();
-            row.config_version = targets.target_config;
             break;
           }
           case OperationType::kStartDeployment:
@@ -611,15 +923,66 @@ absl::StatusOr<Accepted> SqliteStore::StartOperation(
           case OperationType::kCreateService:
             break;
         }
-        Operation op =
-            InsertOperation(c, ids_, row, type, transition, targets, now);
+        accepted.operation = InsertOperation(
+            c, ids_, row, type, row.service.status, accepted.transition,
+            targets, now, DeadlineOf(type));
         SetServiceStatus(c, row.pk, ServiceStatus::kOperationInProgress, now);
-        row.service.status = ServiceStatus::kOperationInProgress;
-        row.service.updated_at = now;
-        Service service = Complete(c, std::move(row));
-        tx.commit();
-        return Accepted{std::move(service), std::move(op)};
+        accepted.service = LoadService(c, row.pk);
+        return accepted;
       });
+}
+
+absl::StatusOr<Operation> SqliteStore::GetOperation(
+    absl::string_view operation_id) {
+  ReadLease lease = Read();
+  Connection& c = *lease;
+  return GuardSqlite("describe operation", [&]() -> absl::StatusOr<Operation> {
+    return LoadOperation(c, operation_id);
+  });
+}
+
+absl::StatusOr<Operation> SqliteStore::CancelOperation(
+    absl::string_view operation_id) {
+  absl::MutexLock lock(&write_mu_);
+  Connection& c = *writer_;
+  return GuardSqlite("cancel operation", [&]() -> absl::StatusOr<Operation> {
+    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    const absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, operation_id));
+    ASSIGN_OR_RETURN(domain::CancelAction action, domain::Cancel(op.status));
+    switch (action) {
+      case domain::CancelAction::kEndNow:
+        EndOperation(
+            c, op,
+            {.succeeded = false,
+             .status = OperationStatus::kFailed,
+             .service_status = domain::CancelledStatus(op.prior_status),
+             .error_code = domain::kErrorCancelled,
+             .error_message = "cancelled before it started"},
+            now);
+        break;
+      case domain::CancelAction::kRollBack: {
+        // Due at once: the worker rolls back what the operation did.
+        Query q(c,
+                "UPDATE operations SET status = 'ROLLBACK_IN_PROGRESS',"
+                " due_at = ?1, updated_at = ?1, error_code = ?2,"
+                " error_message = ?3 WHERE operation_id = ?4");
+        q->bind(1, Micros(now));
+        q->bind(2, std::string(domain::kErrorCancelled));
+        q->bind(3, "cancelled while in progress; rolling back");
+        q->bind(4, op.id);
+        q->exec();
+        break;
+      }
+      case domain::CancelAction::kAlreadyRollingBack:
+        break;
+    }
+    ASSIGN_OR_RETURN(Operation result, LoadOperation(c, operation_id));
+    Service service = LoadService(c, op.service_pk);
+    tx.commit();
+    Publish({std::move(service), result});
+    return result;
+  });
 }
 
 absl::StatusOr<SourceVersionRecorded> SqliteStore::RecordSourceVersion(
@@ -646,18 +1009,24 @@ absl::StatusOr<SourceVersionRecorded> SqliteStore::RecordSourceVersion(
           ASSIGN_OR_RETURN(domain::Transition transition,
                            domain::Start(OperationType::kStartDeployment,
                                          row.service.status));
-          result.deployment = InsertOperation(
-              c, ids_, row, OperationType::kStartDeployment, transition,
-              {.target_config = row.config_version,
-               .prior_config = std::nullopt,
-               .target_image = version},
-              now);
+          result.deployment =
+              InsertOperation(c, ids_, row, OperationType::kStartDeployment,
+                              row.service.status, transition,
+                              {.target_config = row.config_version,
+                               .prior_config = std::nullopt,
+                               .target_image = version},
+                              now, DeadlineOf(OperationType::kStartDeployment));
           SetServiceStatus(c, row.pk, ServiceStatus::kOperationInProgress, now);
-          row.service.status = ServiceStatus::kOperationInProgress;
-          row.service.updated_at = now;
+        } else {
+          // The new latest image is a change of the service.
+          Query q(c, "UPDATE services SET updated_at = ? WHERE pk = ?");
+          q->bind(1, Micros(now));
+          q->bind(2, row.pk);
+          q->exec();
         }
-        result.service = Complete(c, std::move(row));
+        result.service = LoadService(c, row.pk);
         tx.commit();
+        Publish({result.service, result.deployment});
         return result;
       });
 }
@@ -677,18 +1046,17 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
         }
         Page<Operation> page;
         std::vector<int64_t> seqs;
-        Query q(c,
-                "SELECT o.operation_id, o.type, o.status, s.service_id,"
-                " s.name, o.started_at, o.updated_at, o.ended_at, o.seq"
-                " FROM operations o JOIN services s ON s.pk = o.service_pk"
-                " WHERE o.service_pk = ? AND o.seq < ?"
-                " ORDER BY o.seq DESC LIMIT ?");
+        Query q(c, "SELECT " SM_OPERATION_COLUMNS
+                   ", o.seq FROM operations o JOIN services s"
+                   " ON s.pk = o.service_pk"
+                   " WHERE o.service_pk = ? AND o.seq < ?"
+                   " ORDER BY o.seq DESC LIMIT ?");
         q->bind(1, row.pk);
         q->bind(2, before);
         q->bind(3, page_size + 1);
         while (q->executeStep()) {
           page.items.push_back(ReadOperation(*q));
-          seqs.push_back(q->getColumn(8).getInt64());
+          seqs.push_back(q->getColumn(kOperationColumns).getInt64());
         }
         if (static_cast<int>(page.items.size()) > page_size) {
           page.items.pop_back();
@@ -775,14 +1143,18 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
   return GuardSqlite(
       "take due operations", [&]() -> absl::StatusOr<std::vector<Work>> {
         SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+        std::vector<std::string> claimed;
         {
           Query claim(c,
                       "UPDATE operations SET status = 'IN_PROGRESS',"
                       " due_at = ?1, updated_at = ?2"
-                      " WHERE due_at <= ?2 AND status = 'PENDING'");
+                      " WHERE due_at <= ?2 AND status = 'PENDING'"
+                      " RETURNING operation_id");
           claim->bind(1, Micros(now + compute_time));
           claim->bind(2, Micros(now));
-          claim->exec();
+          while (claim->executeStep()) {
+            claimed.push_back(claim->getColumn(0).getString());
+          }
         }
         std::vector<Work> due;
         struct Targets {
@@ -792,21 +1164,34 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
         };
         std::vector<Targets> targets;
         {
-          Query q(c,
-                  "SELECT o.operation_id, o.type, o.status, s.service_id,"
-                  " s.name, o.started_at, o.updated_at, o.ended_at,"
-                  " o.service_pk, o.target_config_version,"
-                  " o.target_image_version"
-                  " FROM operations o JOIN services s ON s.pk = o.service_pk"
-                  " WHERE o.due_at <= ? AND o.status = 'IN_PROGRESS'"
-                  " ORDER BY o.due_at, o.seq LIMIT ?");
+          // A rollback restores what ran before the operation: the prior
+          // configuration (an update's) or the current one, and the deployed
+          // image version, which only a success moves.
+          Query q(c, "SELECT " SM_OPERATION_COLUMNS
+                     ", o.service_pk, o.prior_status,"
+                     " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
+                     "  THEN COALESCE(o.prior_config_version, s.config_version)"
+                     "  ELSE o.target_config_version END,"
+                     " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
+                     "  THEN s.deployed_image_version"
+                     "  ELSE o.target_image_version END"
+                     " FROM operations o JOIN services s ON s.pk = o.service_pk"
+                     " WHERE o.due_at <= ?"
+                     " AND o.status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
+                     " ORDER BY o.due_at, o.seq LIMIT ?");
           q->bind(1, Micros(now));
           q->bind(2, limit);
           while (q->executeStep()) {
-            due.push_back(Work{ReadOperation(*q), {}, {}});
-            targets.push_back({q->getColumn(8).getInt64(),
-                               NullableInt(q->getColumn(9)),
-                               NullableInt(q->getColumn(10))});
+            Work work{ReadOperation(*q), {}, {}, {}};
+            if (!q->getColumn(kOperationColumns + 1).isNull()) {
+              work.prior_status = domain::ParseServiceStatus(
+                  q->getColumn(kOperationColumns + 1).getString());
+            }
+            due.push_back(std::move(work));
+            targets.push_back(
+                {q->getColumn(kOperationColumns).getInt64(),
+                 NullableInt(q->getColumn(kOperationColumns + 2)),
+                 NullableInt(q->getColumn(kOperationColumns + 3))});
           }
         }
         for (size_t i = 0; i < due.size(); ++i) {
@@ -817,130 +1202,157 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
             due[i].image = LoadImage(c, targets[i].pk, *targets[i].image);
           }
         }
+        std::vector<Operation> changed;
+        for (const std::string& id : claimed) {
+          ASSIGN_OR_RETURN(Operation op, LoadOperation(c, id));
+          changed.push_back(std::move(op));
+        }
         tx.commit();
+        for (Operation& op : changed) {
+          Publish({std::nullopt, std::move(op)});
+        }
         return due;
       });
 }
 
 absl::Status SqliteStore::FinishOperation(absl::string_view operation_id,
-                                          bool succeeded,
+                                          OperationStatus seen, bool succeeded,
                                           absl::string_view error,
                                           absl::Time now) {
   absl::MutexLock lock(&write_mu_);
   Connection& c = *writer_;
   return GuardSqlite("finish operation", [&]() -> absl::Status {
     SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    Query q(c,
-            "SELECT service_pk, type, success_status, failure_status,"
-            " failure_op_status, target_config_version, prior_config_version,"
-            " target_image_version, ended_at"
-            " FROM operations WHERE operation_id = ?");
-    q->bind(1, std::string(operation_id));
-    if (!q->executeStep()) {
-      return absl::NotFoundError(
-          absl::StrCat("operation ", operation_id, " does not exist"));
-    }
-    if (!q->getColumn(8).isNull()) {
+    ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, operation_id));
+    if (domain::IsFinal(op.status)) {
       return absl::FailedPreconditionError(
           absl::StrCat("operation ", operation_id, " has already ended"));
     }
-    const int64_t pk = q->getColumn(0).getInt64();
-    const std::string type = q->getColumn(1).getString();
-    const std::string service_status =
-        q->getColumn(succeeded ? 2 : 3).getString();
-    const std::string op_status =
-        succeeded ? "SUCCEEDED" : q->getColumn(4).getString();
-    const std::optional<int64_t> target_config = NullableInt(q->getColumn(5));
-    const std::optional<int64_t> prior_config = NullableInt(q->getColumn(6));
-    const std::optional<int64_t> target_image = NullableInt(q->getColumn(7));
-
-    Query end(c,
-              "UPDATE operations SET status = ?, due_at = NULL, ended_at = ?,"
-              " updated_at = ?, error_message = ? WHERE operation_id = ?");
-    end->bind(1, op_status);
-    end->bind(2, Micros(now));
-    end->bind(3, Micros(now));
-    if (!succeeded) {
-      end->bind(4, std::string(error));
+    if (op.status != seen) {
+      return absl::AbortedError(absl::StrCat(
+          "operation ", operation_id, " changed to ", ToString(op.status),
+          " while the worker ran it as ", ToString(seen)));
     }
-    end->bind(5, std::string(operation_id));
-    end->exec();
-
-    if (!(succeeded && type == "DELETE_SERVICE")) {
-      Query status(
-          c, "UPDATE services SET status = ?, updated_at = ? WHERE pk = ?");
-      status->bind(1, service_status);
-      status->bind(2, Micros(now));
-      status->bind(3, pk);
-      status->exec();
+    Outcome outcome;
+    if (seen == OperationStatus::kRollbackInProgress) {
+      outcome = {
+          .succeeded = false,
+          .status = succeeded ? OperationStatus::kRollbackSucceeded
+                              : OperationStatus::kRollbackFailed,
+          .service_status = succeeded ? domain::CancelledStatus(op.prior_status)
+                                      : op.failure_status,
+          .error_code = domain::kErrorCancelled,
+          .error_message = succeeded
+                               ? "cancelled while in progress; rolled back"
+                               : absl::StrCat("cancelled while in progress; "
+                                              "the rollback failed: ",
+                                              error)};
+    } else if (succeeded) {
+      outcome = {.succeeded = true,
+                 .status = OperationStatus::kSucceeded,
+                 .service_status = op.success_status,
+                 .error_code = "",
+                 .error_message = ""};
+    } else {
+      outcome = {.succeeded = false,
+                 .status = op.failure_op_status,
+                 .service_status = op.failure_status,
+                 .error_code = domain::kErrorRuntime,
+                 .error_message = std::string(error)};
     }
-    if (succeeded && type == "DELETE_SERVICE") {
-      // Delete purges the stored image, the configuration and the tags; the
-      // operation history stays.
-      Query deleted(c,
-                    "UPDATE services SET status = 'DELETED', updated_at = ?1,"
-                    " deleted_at = ?1, config_version = NULL,"
-                    " deployed_image_version = NULL WHERE pk = ?2");
-      deleted->bind(1, Micros(now));
-      deleted->bind(2, pk);
-      deleted->exec();
-      for (const char* sql : {
-               "DELETE FROM service_configs WHERE service_pk = ?",
-               "DELETE FROM service_images WHERE service_pk = ?",
-               "DELETE FROM tags WHERE service_pk = ?",
-           }) {
-        Query purge(c, sql);
-        purge->bind(1, pk);
-        purge->exec();
+    EndOperation(c, op, outcome, now);
+    ASSIGN_OR_RETURN(Operation ended, LoadOperation(c, operation_id));
+    Service service = LoadService(c, op.service_pk);
+    tx.commit();
+    Publish({std::move(service), std::move(ended)});
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int> SqliteStore::ExpireOperations(absl::Time now) {
+  absl::MutexLock lock(&write_mu_);
+  Connection& c = *writer_;
+  return GuardSqlite("expire operations", [&]() -> absl::StatusOr<int> {
+    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    std::vector<std::string> expired;
+    {
+      Query q(c, "SELECT operation_id FROM operations WHERE deadline_at <= ?");
+      q->bind(1, Micros(now));
+      while (q->executeStep()) {
+        expired.push_back(q->getColumn(0).getString());
       }
-    } else if (succeeded && target_image) {
-      // What ran before is no longer needed: keep the deployed version and
-      // the newer ones, and only the configuration that now runs.
-      Query deployed(
-          c, "UPDATE services SET deployed_image_version = ? WHERE pk = ?");
-      deployed->bind(1, *target_image);
-      deployed->bind(2, pk);
-      deployed->exec();
-      Query old_images(
-          c, "DELETE FROM service_images WHERE service_pk = ? AND version < ?");
-      old_images->bind(1, pk);
-      old_images->bind(2, *target_image);
-      old_images->exec();
-      if (target_config) {
-        Query old_configs(c,
-                          "DELETE FROM service_configs"
-                          " WHERE service_pk = ? AND version < ?");
-        old_configs->bind(1, pk);
-        old_configs->bind(2, *target_config);
-        old_configs->exec();
-      }
-    } else if (!succeeded && prior_config && target_config) {
-      // A failed update goes back to the configuration it replaced, and
-      // forgets the image version it added (if it changed the image).
-      if (target_image) {
-        Query added(c,
-                    "DELETE FROM service_images WHERE service_pk = ?1"
-                    " AND version = ?2 AND image_identifier <> ("
-                    "  SELECT image_identifier FROM service_configs"
-                    "  WHERE service_pk = ?1 AND version = ?3)");
-        added->bind(1, pk);
-        added->bind(2, *target_image);
-        added->bind(3, *prior_config);
-        added->exec();
-      }
-      Query back(c, "UPDATE services SET config_version = ? WHERE pk = ?");
-      back->bind(1, *prior_config);
-      back->bind(2, pk);
-      back->exec();
-      Query drop(c,
-                 "DELETE FROM service_configs"
-                 " WHERE service_pk = ? AND version = ?");
-      drop->bind(1, pk);
-      drop->bind(2, *target_config);
-      drop->exec();
+    }
+    std::vector<Change> changes;
+    for (const std::string& id : expired) {
+      ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, id));
+      EndOperation(c, op,
+                   {.succeeded = false,
+                    .status = OperationStatus::kFailed,
+                    .service_status = op.failure_status,
+                    .error_code = domain::kErrorDeadlineExceeded,
+                    .error_message = absl::StrCat(
+                        "did not end within its deadline of ",
+                        absl::FormatDuration(op.deadline_at.value_or(now) -
+                                             op.started_at),
+                        "; the service was rolled back")},
+                   now);
+      ASSIGN_OR_RETURN(Operation ended, LoadOperation(c, id));
+      changes.push_back({LoadService(c, op.service_pk), std::move(ended)});
     }
     tx.commit();
-    return absl::OkStatus();
+    for (const Change& change : changes) {
+      Publish(change);
+    }
+    return static_cast<int>(expired.size());
+  });
+}
+
+absl::StatusOr<Purged> SqliteStore::Purge(const PurgeRequest& request) {
+  absl::MutexLock lock(&write_mu_);
+  Connection& c = *writer_;
+  return GuardSqlite("purge", [&]() -> absl::StatusOr<Purged> {
+    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    Purged purged;
+    {
+      Query q(c,
+              "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
+              " WHERE ended_at < ? ORDER BY ended_at LIMIT ?)");
+      q->bind(1, Micros(request.operations_ended_before));
+      q->bind(2, request.batch_size);
+      purged.operations = q->exec();
+    }
+    std::vector<int64_t> services;
+    {
+      Query q(c,
+              "SELECT pk FROM services WHERE deleted_at < ?"
+              " ORDER BY deleted_at LIMIT ?");
+      q->bind(1, Micros(request.services_deleted_before));
+      q->bind(2, request.batch_size);
+      while (q->executeStep()) {
+        services.push_back(q->getColumn(0).getInt64());
+      }
+    }
+    for (int64_t pk : services) {
+      // A deleted service has no configuration, images or tags left; its
+      // operations go with it.
+      Query ops(c, "DELETE FROM operations WHERE service_pk = ?");
+      ops->bind(1, pk);
+      purged.operations += ops->exec();
+      Query service(c, "DELETE FROM services WHERE pk = ?");
+      service->bind(1, pk);
+      purged.services += service->exec();
+    }
+    {
+      Query q(c,
+              "DELETE FROM client_tokens WHERE token IN (SELECT token FROM"
+              " client_tokens WHERE created_at < ? ORDER BY created_at"
+              " LIMIT ?)");
+      q->bind(1, Micros(request.client_tokens_created_before));
+      q->bind(2, request.batch_size);
+      purged.client_tokens = q->exec();
+    }
+    tx.commit();
+    return purged;
   });
 }
 
@@ -965,8 +1377,12 @@ absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {
   Connection& c = *lease;
   return GuardSqlite(
       "next due time", [&]() -> absl::StatusOr<std::optional<absl::Time>> {
+        // Each MIN is one step down its partial index.
         Query q(c,
-                "SELECT MIN(due_at) FROM operations WHERE due_at IS NOT NULL");
+                "SELECT MIN((SELECT MIN(due_at) FROM operations"
+                "            WHERE due_at IS NOT NULL),"
+                "           (SELECT MIN(deadline_at) FROM operations"
+                "            WHERE deadline_at IS NOT NULL))");
         q->executeStep();
         std::optional<int64_t> due = NullableInt(q->getColumn(0));
         if (!due) {

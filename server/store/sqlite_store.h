@@ -8,6 +8,7 @@
 #ifndef SERVICEMANAGER_SERVER_STORE_SQLITE_STORE_H_
 #define SERVICEMANAGER_SERVER_STORE_SQLITE_STORE_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/id_generator.h"
 #include "store/store.h"
@@ -35,26 +37,39 @@ struct SqliteOptions {
   bool synchronous_full = true;
   int read_connections = 4;
   int busy_timeout_ms = 5000;
+  // How long an operation may stay open before the worker fails it, by type;
+  // types not listed get default_operation_deadline. Fixed when the operation
+  // starts.
+  std::map<domain::OperationType, absl::Duration> operation_deadlines;
+  absl::Duration default_operation_deadline = absl::Minutes(30);
 };
 
 class SqliteStore final : public Store {
  public:
   // Opens the database, sets its PRAGMAs and applies the embedded migrations.
   // FAILED_PRECONDITION for a newer schema; UNAVAILABLE if it cannot open.
+  // `observer`, if any, must outlive the store.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       const SqliteOptions& options, common::Clock& clock,
-      common::IdGenerator& ids);
+      common::IdGenerator& ids, ChangeObserver* observer = nullptr);
 
   ~SqliteStore() override;
 
-  absl::StatusOr<Accepted> CreateService(const NewService& service) override;
+  absl::StatusOr<Accepted> CreateService(const NewService& service,
+                                         const CallOptions& options) override;
   absl::StatusOr<domain::Service> GetService(
       const domain::ServiceRef& service) override;
   absl::StatusOr<Page<domain::Service>> ListServices(
-      int page_size, absl::string_view page_token) override;
-  absl::StatusOr<Accepted> StartOperation(
-      const domain::ServiceRef& service, domain::OperationType type,
-      const domain::ConfigUpdate& update) override;
+      int page_size, absl::string_view page_token,
+      std::optional<absl::Time> deleted_since) override;
+  absl::StatusOr<Accepted> StartOperation(const domain::ServiceRef& service,
+                                          domain::OperationType type,
+                                          const domain::ConfigUpdate& update,
+                                          const CallOptions& options) override;
+  absl::StatusOr<domain::Operation> GetOperation(
+      absl::string_view operation_id) override;
+  absl::StatusOr<domain::Operation> CancelOperation(
+      absl::string_view operation_id) override;
   absl::StatusOr<SourceVersionRecorded> RecordSourceVersion(
       const domain::ServiceRef& service,
       absl::string_view image_identifier) override;
@@ -69,9 +84,12 @@ class SqliteStore final : public Store {
       const domain::ServiceRef& service) override;
   absl::StatusOr<std::vector<Work>> TakeDueOperations(
       absl::Time now, absl::Duration compute_time, int limit) override;
-  absl::Status FinishOperation(absl::string_view operation_id, bool succeeded,
+  absl::Status FinishOperation(absl::string_view operation_id,
+                               domain::OperationStatus seen, bool succeeded,
                                absl::string_view error,
                                absl::Time now) override;
+  absl::StatusOr<int> ExpireOperations(absl::Time now) override;
+  absl::StatusOr<Purged> Purge(const PurgeRequest& request) override;
   absl::StatusOr<int> RecoverOperations(absl::Time latest_due) override;
   absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
   absl::StatusOr<StoreStats> GetStats(absl::Time now) override;
@@ -81,14 +99,24 @@ class SqliteStore final : public Store {
   class ReadLease;
 
   SqliteStore(const SqliteOptions& options, common::Clock& clock,
-              common::IdGenerator& ids, std::unique_ptr<Connection> writer,
+              common::IdGenerator& ids, ChangeObserver* observer,
+              std::unique_ptr<Connection> writer,
               std::vector<std::unique_ptr<Connection>> readers);
 
   ReadLease Read();
 
+  // Runs `body` in an IMMEDIATE transaction on the writer, honouring
+  // `options` (client token, validate_only), then tells the observer.
+  template <typename Body>
+  absl::StatusOr<Accepted> Accept(absl::string_view what,
+                                  const CallOptions& options, Body&& body);
+  void Publish(const Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Duration DeadlineOf(domain::OperationType type) const;
+
   const SqliteOptions options_;
   common::Clock& clock_;
   common::IdGenerator& ids_;
+  ChangeObserver* const observer_;
 
   absl::Mutex write_mu_;
   std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);

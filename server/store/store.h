@@ -10,6 +10,7 @@
 #define SERVICEMANAGER_SERVER_STORE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "domain/arn.h"
+#include "domain/lifecycle.h"
 #include "domain/operation.h"
 #include "domain/service.h"
 
@@ -37,10 +39,66 @@ struct NewService {
 };
 
 // An accepted mutating call: the service as it now stands (usually
-// OPERATION_IN_PROGRESS) and the PENDING operation.
+// OPERATION_IN_PROGRESS), the PENDING operation and what it will do.
 struct Accepted {
   domain::Service service;
   domain::Operation operation;
+  domain::Transition transition;
+  // Set instead of the rest when the call repeated an earlier one's client
+  // token: the response the earlier call got, as ClientToken::encode_response
+  // made it.
+  std::optional<std::string> replayed_response;
+};
+
+// A mutating call made with a client token, so that a retry of it is safe.
+struct ClientToken {
+  std::string token;
+  // The method and its request without the token, in canonical bytes: a
+  // retry must send the same.
+  std::string request;
+  // Encodes the response of the first call; stored with the token in the
+  // call's own transaction.
+  std::function<std::string(const Accepted&)> encode_response;
+};
+
+// What a mutating call asks for besides its arguments.
+struct CallOptions {
+  // Run every check, then write nothing: the result says what would happen
+  // and its operation has no id.
+  bool validate_only = false;
+  // The etag the caller last saw: ABORTED, changing nothing, if the service
+  // has changed since.
+  std::optional<std::string> expected_etag;
+  std::optional<ClientToken> client_token;
+};
+
+// What one committed transaction changed, for ChangeObserver.
+struct Change {
+  std::optional<domain::Service> service;      // As committed.
+  std::optional<domain::Operation> operation;  // As committed.
+};
+
+// Told of every committed change of a service or an operation, in commit
+// order, while the store still holds its write lock: it must return quickly
+// and must not call the store.
+class ChangeObserver {
+ public:
+  virtual ~ChangeObserver() = default;
+  virtual void OnCommit(const Change& change) = 0;
+};
+
+// What the janitor removes, older first, at most `batch_size` rows of each
+// kind per call.
+struct PurgeRequest {
+  absl::Time operations_ended_before;
+  absl::Time services_deleted_before;
+  absl::Time client_tokens_created_before;
+  int batch_size = 500;
+};
+struct Purged {
+  int operations = 0;
+  int services = 0;
+  int client_tokens = 0;
 };
 
 struct SourceVersionRecorded {
@@ -49,11 +107,15 @@ struct SourceVersionRecorded {
   std::optional<domain::Operation> deployment;
 };
 
-// What the worker needs to carry out one operation.
+// What the worker needs to carry out one operation, or to roll it back when
+// its status is ROLLBACK_IN_PROGRESS.
 struct Work {
   domain::Operation operation;
-  // For operations that deploy (create, update, deployment, resume): the
-  // configuration and image version to run.
+  // The service's status before the operation; absent for a create.
+  std::optional<domain::ServiceStatus> prior_status;
+  // What to run: for an operation that deploys (create, update, deployment,
+  // resume), its configuration and image version; for a rollback, those that
+  // ran before it.
   std::optional<domain::ServiceConfig> config;
   std::optional<domain::ImageVersion> image;
 };
@@ -73,10 +135,16 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  // Mutating calls that take CallOptions honour them: a client token used
+  // before with the same request returns Accepted::replayed_response and
+  // changes nothing (INVALID_ARGUMENT with another request); validate_only
+  // writes nothing.
+
   // Inserts the service (OPERATION_IN_PROGRESS), its configuration, image
   // version 1 and tags, and a PENDING CREATE_SERVICE operation due at once.
   // ALREADY_EXISTS if a service that is not deleted has the name.
-  virtual absl::StatusOr<Accepted> CreateService(const NewService& service) = 0;
+  virtual absl::StatusOr<Accepted> CreateService(
+      const NewService& service, const CallOptions& options) = 0;
 
   // Every method that takes a ServiceRef answers NOT_FOUND unless a service
   // with that id and name exists (a deleted one included).
@@ -85,16 +153,31 @@ class Store {
   virtual absl::StatusOr<domain::Service> GetService(
       const domain::ServiceRef& service) = 0;
 
-  // Services that are not deleted, oldest first.
+  // Services that are not deleted, oldest first; with `deleted_since`, also
+  // those deleted at or after it.
   virtual absl::StatusOr<Page<domain::Service>> ListServices(
-      int page_size, absl::string_view page_token) = 0;
+      int page_size, absl::string_view page_token,
+      std::optional<absl::Time> deleted_since) = 0;
 
   // Checks the service's status against domain::lifecycle and, if allowed,
   // records a PENDING operation of `type` and sets OPERATION_IN_PROGRESS.
   // `update` is used by UPDATE_SERVICE only.
   virtual absl::StatusOr<Accepted> StartOperation(
       const domain::ServiceRef& service, domain::OperationType type,
-      const domain::ConfigUpdate& update) = 0;
+      const domain::ConfigUpdate& update, const CallOptions& options) = 0;
+
+  // An operation by id, ended or not. NOT_FOUND if there is none (or it was
+  // purged).
+  virtual absl::StatusOr<domain::Operation> GetOperation(
+      absl::string_view operation_id) = 0;
+
+  // Cancels an operation (see domain::Cancel): a PENDING one ends FAILED with
+  // error code CANCELLED and the service goes back to its prior status; an
+  // IN_PROGRESS one becomes ROLLBACK_IN_PROGRESS, due at once, for the worker
+  // to roll back. Returns the operation as it now stands.
+  // FAILED_PRECONDITION if it has ended.
+  virtual absl::StatusOr<domain::Operation> CancelOperation(
+      absl::string_view operation_id) = 0;
 
   // Records a new image version. If the service is RUNNING with auto
   // deployments on, also starts a START_DEPLOYMENT of it. FAILED_PRECONDITION
@@ -120,24 +203,41 @@ class Store {
 
   // For the worker. In one transaction: marks the PENDING operations due at
   // `now` IN_PROGRESS, due again at `now + compute_time`; then returns up to
-  // `limit` IN_PROGRESS operations due at `now`, oldest due first.
+  // `limit` IN_PROGRESS and ROLLBACK_IN_PROGRESS operations due at `now`,
+  // oldest due first.
   virtual absl::StatusOr<std::vector<Work>> TakeDueOperations(
       absl::Time now, absl::Duration compute_time, int limit) = 0;
 
-  // Ends an open operation in one transaction: on success SUCCEEDED and the
-  // service in its new status (DELETED purges configuration, images and
-  // tags); on failure the operation's failure status with `error`, and the
-  // service rolled back. FAILED_PRECONDITION if the operation already ended.
+  // Ends an open operation in one transaction, if it is still in `seen` (the
+  // status the worker took it in; ABORTED, changing nothing, if a cancel
+  // changed it since).
+  // From IN_PROGRESS: on success SUCCEEDED and the service in its new status
+  // (DELETED purges configuration, images and tags); on failure the
+  // operation's failure status with error code RUNTIME_ERROR and `error`, and
+  // the service rolled back.
+  // From ROLLBACK_IN_PROGRESS: ROLLBACK_SUCCEEDED and the service back in its
+  // prior status, or ROLLBACK_FAILED.
+  // FAILED_PRECONDITION if the operation already ended.
   virtual absl::Status FinishOperation(absl::string_view operation_id,
+                                       domain::OperationStatus seen,
                                        bool succeeded, absl::string_view error,
                                        absl::Time now) = 0;
+
+  // Fails every open operation whose deadline is at or before `now` (FAILED,
+  // error code DEADLINE_EXCEEDED) and rolls its service back as a failure
+  // would. Returns how many it failed.
+  virtual absl::StatusOr<int> ExpireOperations(absl::Time now) = 0;
+
+  // For the janitor: one batch of old rows, in one short transaction.
+  virtual absl::StatusOr<Purged> Purge(const PurgeRequest& request) = 0;
 
   // After a restart: an IN_PROGRESS operation whose compute step was cut off
   // by the stop runs again, due no later than `latest_due`. Returns how many
   // operations are open.
   virtual absl::StatusOr<int> RecoverOperations(absl::Time latest_due) = 0;
 
-  // When the earliest open operation is due, if any is open.
+  // When the worker next has something to do (an open operation due, or past
+  // its deadline), if any operation is open.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDueTime() = 0;
 
   // For monitoring, at `now`. Reads only; its cost grows with the number of

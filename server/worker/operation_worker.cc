@@ -40,6 +40,23 @@ absl::Status RunCompute(runtime::Runtime& runtime, const store::Work& work) {
   return absl::InternalError("unknown operation type");
 }
 
+// Puts back what ran before a cancelled operation: the prior version if the
+// service was RUNNING, nothing running otherwise.
+absl::Status RunRollback(runtime::Runtime& runtime, const store::Work& work) {
+  const domain::Operation& op = work.operation;
+  if (work.prior_status == domain::ServiceStatus::kRunning) {
+    if (!work.config || !work.image) {
+      return absl::InternalError(
+          "the operation has no prior configuration or image to restore");
+    }
+    return runtime.Deploy({op.service_id, *work.image, *work.config});
+  }
+  if (op.type == OperationType::kCreateService) {
+    return runtime.Remove(op.service_id);
+  }
+  return runtime.Stop(op.service_id);
+}
+
 }  // namespace
 
 OperationWorker::OperationWorker(store::Store& store, runtime::Runtime& runtime,
@@ -49,6 +66,12 @@ OperationWorker::OperationWorker(store::Store& store, runtime::Runtime& runtime,
 OperationWorker::~OperationWorker() { Stop(); }
 
 absl::StatusOr<int> OperationWorker::RunOnce() {
+  ASSIGN_OR_RETURN(const int expired, store_.ExpireOperations(clock_.Now()));
+  if (expired > 0) {
+    common::Log(common::LogLevel::kWarning,
+                absl::StrCat("worker: failed ", expired,
+                             " operations past their deadline"));
+  }
   ASSIGN_OR_RETURN(std::vector<store::Work> due,
                    store_.TakeDueOperations(clock_.Now(), options_.compute_time,
                                             options_.batch_size));
@@ -57,23 +80,27 @@ absl::StatusOr<int> OperationWorker::RunOnce() {
     if (Stopping()) {
       break;  // The rest stay due; the next start finishes them.
     }
-    const absl::Status compute = RunCompute(runtime_, work);
-    RETURN_IF_ERROR(store_.FinishOperation(work.operation.id, compute.ok(),
-                                           compute.message(), clock_.Now()));
-    ++finished;
-    if (options_.on_finished) {
-      domain::Operation ended = work.operation;
-      ended.status = compute.ok() ? domain::OperationStatus::kSucceeded
-                                  : domain::FailedOperationStatus(ended.type);
-      options_.on_finished(ended);
+    const domain::Operation& op = work.operation;
+    const bool rollback =
+        op.status == domain::OperationStatus::kRollbackInProgress;
+    const absl::Status compute =
+        rollback ? RunRollback(runtime_, work) : RunCompute(runtime_, work);
+    const absl::Status commit = store_.FinishOperation(
+        op.id, op.status, compute.ok(), compute.message(), clock_.Now());
+    if (absl::IsAborted(commit)) {
+      // Cancelled while the runtime worked: it is due again, as a rollback.
+      common::Log(common::LogLevel::kInfo,
+                  absl::StrCat("operation ", op.id, ": ", commit.message()));
+      continue;
     }
+    RETURN_IF_ERROR(commit);
+    ++finished;
     common::Log(
         compute.ok() ? common::LogLevel::kInfo : common::LogLevel::kWarning,
-        absl::StrCat("operation ", work.operation.id, " ",
-                     domain::ToString(work.operation.type), " of service ",
-                     work.operation.service_id, ": ",
-                     compute.ok()
-                         ? "SUCCEEDED"
+        absl::StrCat(
+            "operation ", op.id, " ", domain::ToString(op.type), " of service ",
+            op.service_id, ": ", rollback ? "rollback " : "",
+            compute.ok() ? "SUCCEEDED"
                          : absl::StrCat("failed: ", compute.message())));
   }
   return finished;

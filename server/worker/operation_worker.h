@@ -12,7 +12,6 @@
 #ifndef SERVICEMANAGER_SERVER_WORKER_OPERATION_WORKER_H_
 #define SERVICEMANAGER_SERVER_WORKER_OPERATION_WORKER_H_
 
-#include <functional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -32,9 +31,6 @@ struct WorkerOptions {
   absl::Duration compute_time = absl::Milliseconds(200);
   // Operations taken from the store per transaction.
   int batch_size = 64;
-  // If set, called on the worker's thread after each operation's finishing
-  // commit, with its final status (metrics count them).
-  std::function<void(const domain::Operation&)> on_finished = nullptr;
 };
 
 class OperationWorker {

@@ -11,11 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -24,6 +26,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 
 extern char** environ;
@@ -92,13 +96,19 @@ class ServerProcessTest : public ::testing::Test {
   }
 
   // Starts the server and waits for its ready line.
-  void StartServer(int worker_delay_ms) {
+  void StartServer(int worker_delay_ms,
+                   const std::vector<std::string>& more_flags = {}) {
     const std::filesystem::path log =
         dir_ / absl::StrCat("server-", ++runs_, ".log");
-    pid_ = Spawn({SM_SERVER_BINARY, "--listen", "127.0.0.1:0", "--data-dir",
-                  (dir_ / "data").string(), "--worker-delay-ms",
-                  std::to_string(worker_delay_ms)},
-                 dir_ / "server.out", log);
+    std::vector<std::string> argv = {SM_SERVER_BINARY,
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--data-dir",
+                                     (dir_ / "data").string(),
+                                     "--worker-delay-ms",
+                                     std::to_string(worker_delay_ms)};
+    argv.insert(argv.end(), more_flags.begin(), more_flags.end());
+    pid_ = Spawn(argv, dir_ / "server.out", log);
     ASSERT_GT(pid_, 0);
     std::smatch match;
     const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
@@ -283,3 +293,204 @@ TEST_F(ServerProcessTest, SmctlWalkthrough) {
 }
 
 }  // namespace
+
+namespace {
+
+// The client's wall-clock time, comparable with the server's timestamps.
+absl::Time WallNow() {
+  return absl::FromChrono(std::chrono::system_clock::now());
+}
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+// The server's thread count, from /proc.
+int ThreadCount(pid_t pid) {
+  std::smatch match;
+  const std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  const std::regex threads("Threads:\\s+([0-9]+)");
+  return std::regex_search(status, match, threads) ? std::stoi(match[1].str())
+                                                   : -1;
+}
+
+}  // namespace
+
+TEST_F(ServerProcessTest, ARetryAfterARestartGetsTheSameOperation) {
+  StartServer(/*worker_delay_ms=*/50);
+  grpc::ClientContext create_context;
+  v1::CreateServiceRequest create;
+  create.set_service_name("retried-web");
+  create.mutable_source_configuration()
+      ->mutable_image_repository()
+      ->set_image_identifier("public.ecr.aws/hello/web:1");
+  v1::CreateServiceResponse created;
+  ASSERT_TRUE(stub_->CreateService(&create_context, create, &created).ok());
+  const std::string arn = created.service().service_arn();
+  ASSERT_TRUE(WaitFor([&] { return AllIn({arn}, v1::RUNNING); },
+                      std::chrono::seconds(10)));
+
+  auto pause = [&]() {
+    grpc::ClientContext context;
+    v1::PauseServiceRequest request;
+    request.set_service_arn(arn);
+    request.set_client_token("nightly-pause-2026-11-26");
+    v1::PauseServiceResponse response;
+    grpc::Status status = stub_->PauseService(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.operation_id();
+  };
+  const std::string first = pause();
+  ASSERT_FALSE(first.empty());
+  // The response is lost: the caller cannot tell whether the pause took.
+  KillServer();
+  StartServer(/*worker_delay_ms=*/50);
+  EXPECT_EQ(pause(), first);
+  ASSERT_TRUE(WaitFor([&] { return AllIn({arn}, v1::PAUSED); },
+                      std::chrono::seconds(10)));
+  EXPECT_EQ(pause(), first) << "still the same once it has ended";
+
+  grpc::ClientContext context;
+  v1::ListOperationsRequest request;
+  request.set_service_arn(arn);
+  v1::ListOperationsResponse response;
+  ASSERT_TRUE(stub_->ListOperations(&context, request, &response).ok());
+  EXPECT_EQ(response.operation_summary_list_size(), 2)
+      << "one create and one pause, however often it was retried";
+}
+
+TEST_F(ServerProcessTest, AThousandWaitersReturnWhenTheOperationEnds) {
+  constexpr int kWaiters = 1000;
+  constexpr int kChannels = 4;
+  StartServer(/*worker_delay_ms=*/1500);
+  grpc::ClientContext create_context;
+  v1::CreateServiceRequest create;
+  create.set_service_name("awaited-web");
+  create.mutable_source_configuration()
+      ->mutable_image_repository()
+      ->set_image_identifier("public.ecr.aws/hello/web:1");
+  v1::CreateServiceResponse created;
+  ASSERT_TRUE(stub_->CreateService(&create_context, create, &created).ok());
+  const std::string arn = created.service().service_arn();
+  ASSERT_TRUE(WaitFor([&] { return AllIn({arn}, v1::RUNNING); },
+                      std::chrono::seconds(20)));
+  const int threads_idle = ThreadCount(pid_);
+
+  grpc::ClientContext pause_context;
+  v1::PauseServiceRequest pause;
+  pause.set_service_arn(arn);
+  v1::PauseServiceResponse paused;
+  ASSERT_TRUE(stub_->PauseService(&pause_context, pause, &paused).ok());
+
+  std::vector<std::unique_ptr<v1::ServiceManager::Stub>> stubs;
+  for (int i = 0; i < kChannels; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stubs.push_back(v1::ServiceManager::NewStub(grpc::CreateCustomChannel(
+        endpoint_, grpc::InsecureChannelCredentials(), args)));
+  }
+  struct Waiter {
+    grpc::ClientContext context;
+    v1::WaitOperationRequest request;
+    v1::WaitOperationResponse response;
+    grpc::Status status;
+    absl::Time returned_at;
+  };
+  std::vector<std::unique_ptr<Waiter>> waiters;
+  absl::Mutex mu;
+  int returned = 0;
+  for (int i = 0; i < kWaiters; ++i) {
+    auto waiter = std::make_unique<Waiter>();
+    waiter->context.set_deadline(std::chrono::system_clock::now() +
+                                 std::chrono::seconds(30));
+    waiter->request.set_operation_id(paused.operation_id());
+    waiter->request.mutable_timeout()->set_seconds(20);
+    Waiter* w = waiter.get();
+    stubs[i % kChannels]->async()->WaitOperation(
+        &w->context, &w->request, &w->response,
+        [w, &mu, &returned](grpc::Status s) {
+          absl::MutexLock lock(&mu);
+          w->status = std::move(s);
+          w->returned_at = WallNow();
+          ++returned;
+        });
+    waiters.push_back(std::move(waiter));
+  }
+
+  // Sample the server's threads while the calls wait.
+  int threads_waiting = 0;
+  {
+    absl::MutexLock lock(&mu);
+    auto all_returned = [&returned] { return returned == kWaiters; };
+    while (!mu.AwaitWithTimeout(absl::Condition(&all_returned),
+                                absl::Milliseconds(50))) {
+      threads_waiting = std::max(threads_waiting, ThreadCount(pid_));
+    }
+  }
+  std::cout << "server threads: " << threads_idle << " idle, at most "
+            << threads_waiting << " while " << kWaiters
+            << " WaitOperation calls waited\n";
+  RecordProperty("server_threads_idle", threads_idle);
+  RecordProperty("server_threads_with_1000_waiters", threads_waiting);
+  EXPECT_LT(threads_waiting, 100) << "waiters must not hold a thread each";
+
+  absl::Duration latest = absl::ZeroDuration();
+  for (const auto& waiter : waiters) {
+    ASSERT_TRUE(waiter->status.ok()) << waiter->status.error_message();
+    ASSERT_TRUE(waiter->response.done());
+    ASSERT_EQ(waiter->response.operation().status(), v1::SUCCEEDED);
+    latest = std::max(
+        latest, waiter->returned_at -
+                    FromTimestamp(waiter->response.operation().ended_at()));
+  }
+  std::cout << "the last waiter returned " << absl::FormatDuration(latest)
+            << " after the operation ended\n";
+  EXPECT_LT(latest, absl::Seconds(2));
+}
+
+TEST_F(ServerProcessTest, SmctlWaitsForTheOperationAndFailsWhenItFails) {
+  // Pauses take longer than their deadline, so they fail.
+  StartServer(/*worker_delay_ms=*/1000,
+              {"--operation-deadline", "PAUSE_SERVICE=200ms"});
+  Run created = Smctl(
+      {"create-service", "--service-name", "waited-web",
+       "--source-configuration",
+       R"({"image_repository":{"image_identifier":"public.ecr.aws/nginx/nginx:1"}})",
+       "--wait"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string arn =
+      Parse<v1::CreateServiceResponse>(created.out).service().service_arn();
+  EXPECT_EQ(Describe(arn).status(), v1::RUNNING)
+      << "--wait returns once the operation has ended";
+
+  Run dry = Smctl({"pause-service", "--service-arn", arn, "--validate-only"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(
+      Parse<v1::PauseServiceResponse>(dry.out).validation().status_on_success(),
+      v1::PAUSED);
+  EXPECT_EQ(Describe(arn).status(), v1::RUNNING);
+
+  Run paused = Smctl({"pause-service", "--service-arn", arn, "--wait"});
+  EXPECT_EQ(paused.exit_code, 1);
+  EXPECT_THAT(paused.err, ::testing::HasSubstr("ended FAILED: "
+                                               "DEADLINE_EXCEEDED"));
+  const std::string operation_id =
+      Parse<v1::PauseServiceResponse>(paused.out).operation_id();
+  Run described = Smctl({"describe-operation", "--operation-id", operation_id});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_EQ(Parse<v1::DescribeOperationResponse>(described.out)
+                .operation()
+                .error()
+                .code(),
+            "DEADLINE_EXCEEDED");
+  EXPECT_EQ(Describe(arn).status(), v1::RUNNING);
+
+  Run deleted = Smctl({"delete-service", "--service-arn", arn, "--wait"});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(Describe(arn).status(), v1::DELETED);
+  Run listed = Smctl({"list-services", "--show-deleted"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(
+      Parse<v1::ListServicesResponse>(listed.out).service_summary_list_size(),
+      1);
+}

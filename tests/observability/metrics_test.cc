@@ -147,7 +147,7 @@ TEST(StoreStatsCollectorTest, ReadsTheStoreAtEachScrape) {
   service.name = "queued";
   service.config.source.image_identifier = "public.ecr.aws/nginx/nginx:1";
   service.config.instance.cpu = "1024";
-  ASSERT_THAT((*store)->CreateService(service), IsOk());
+  ASSERT_THAT((*store)->CreateService(service, {}), IsOk());
   clock.Advance(absl::Milliseconds(2500));
   text = Scrape(collector);
   EXPECT_THAT(SampleValue(text, "servicemanager_operation_queue_depth"),

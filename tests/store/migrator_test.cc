@@ -22,6 +22,7 @@
 
 namespace {
 
+using ::servicemanager::domain::ServiceStatus;
 using ::servicemanager::store::EmbeddedMigrations;
 using ::servicemanager::store::Migrate;
 using ::servicemanager::store::Migration;
@@ -78,18 +79,42 @@ class MigratorTest : public ::testing::Test {
   SequentialIds ids_;
 };
 
-TEST_F(MigratorTest, FreshDatabaseRecordsVersionOne) {
+TEST_F(MigratorTest, FreshDatabaseRecordsEveryMigration) {
   ASSERT_THAT(OpenStore(), IsOk());
   std::vector<Row> rows = MigrationRows();
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].version, 1);
+  const std::vector<Migration>& embedded = EmbeddedMigrations();
+  ASSERT_EQ(rows.size(), embedded.size());
   EXPECT_EQ(rows[0].name, "0001_initial_schema.up.sql");
-  EXPECT_FALSE(rows[0].checksum.empty());
-  EXPECT_EQ(rows[0].applied_at, absl::ToUnixMicros(clock_.Now()));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].version, static_cast<int>(i) + 1);
+    EXPECT_EQ(rows[i].name, embedded[i].name);
+    EXPECT_FALSE(rows[i].checksum.empty());
+    EXPECT_EQ(rows[i].applied_at, absl::ToUnixMicros(clock_.Now()));
+  }
   for (const char* table : {"services", "service_configs", "service_images",
-                            "operations", "tags"}) {
+                            "operations", "tags", "client_tokens"}) {
     EXPECT_TRUE(HasTable(table)) << table;
   }
+}
+
+TEST_F(MigratorTest, VersionOneDatabaseIsUpgradedKeepingItsData) {
+  {
+    SQLite::Database db(options_.path,
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_THAT(Migrate(db, {EmbeddedMigrations()[0]}, clock_.Now()), IsOk());
+    db.exec(
+        "INSERT INTO services (service_id, name, url, status, created_at,"
+        " updated_at) VALUES ('0123456789abcdef0123456789abcdef', 'old-web',"
+        " 'old.us-east-1.test', 'PAUSED', 1, 1)");
+  }
+  auto store = OpenStore();
+  ASSERT_THAT(store, IsOk());
+  EXPECT_EQ(MigrationRows().size(), EmbeddedMigrations().size());
+  auto service =
+      (*store)->GetService({"old-web", "0123456789abcdef0123456789abcdef"});
+  ASSERT_THAT(service, IsOk());
+  EXPECT_EQ(service->status, ServiceStatus::kPaused);
+  EXPECT_EQ(service->revision, 1);
 }
 
 TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
@@ -100,7 +125,7 @@ TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
     NewService service;
     service.name = "kept-across-opens";
     service.config.source.image_identifier = "public.ecr.aws/a/b:1";
-    auto created = (*store)->CreateService(service);
+    auto created = (*store)->CreateService(service, {});
     ASSERT_THAT(created, IsOk());
     service_id = created->service.id;
   }
@@ -110,7 +135,7 @@ TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
   auto reopened = OpenStore();
   ASSERT_THAT(reopened, IsOk());
   const std::vector<Row> after = MigrationRows();
-  ASSERT_EQ(after.size(), 1u);
+  ASSERT_EQ(after.size(), before.size());
   EXPECT_EQ(after[0].applied_at, before[0].applied_at)
       << "version 1 must not be applied again";
   EXPECT_EQ(after[0].checksum, before[0].checksum);
@@ -167,17 +192,18 @@ TEST_F(MigratorTest, AppliesOnlyTheMissingMigrations) {
   std::vector<Migration> migrations = EmbeddedMigrations();
   ASSERT_THAT(Migrate(db, migrations, clock_.Now()), IsOk());
 
+  const int next = static_cast<int>(migrations.size()) + 1;
   migrations.push_back(
-      {2, "0002_add_notes.up.sql", "CREATE TABLE notes (text TEXT);"});
+      {next, "9000_add_notes.up.sql", "CREATE TABLE notes (text TEXT);"});
   clock_.Advance(absl::Minutes(5));
   ASSERT_THAT(Migrate(db, migrations, clock_.Now()), IsOk());
 
   std::vector<Row> rows = MigrationRows();
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[1].version, 2);
-  EXPECT_EQ(rows[1].name, "0002_add_notes.up.sql");
-  EXPECT_EQ(rows[1].applied_at, absl::ToUnixMicros(clock_.Now()));
-  EXPECT_LT(rows[0].applied_at, rows[1].applied_at);
+  ASSERT_EQ(rows.size(), migrations.size());
+  EXPECT_EQ(rows.back().version, next);
+  EXPECT_EQ(rows.back().name, "9000_add_notes.up.sql");
+  EXPECT_EQ(rows.back().applied_at, absl::ToUnixMicros(clock_.Now()));
+  EXPECT_LT(rows[0].applied_at, rows.back().applied_at);
   EXPECT_TRUE(db.tableExists("notes"));
 }
 
@@ -185,15 +211,15 @@ TEST_F(MigratorTest, FailingMigrationLeavesNoTrace) {
   SQLite::Database db(options_.path,
                       SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   std::vector<Migration> migrations = EmbeddedMigrations();
-  migrations.push_back({2, "0002_broken.up.sql",
+  const size_t known = migrations.size();
+  migrations.push_back({static_cast<int>(known) + 1, "9000_broken.up.sql",
                         "CREATE TABLE half_done (a TEXT);"
                         " INSERT INTO no_such_table VALUES (1);"});
   EXPECT_THAT(Migrate(db, migrations, clock_.Now()), ::testing::Not(IsOk()));
 
-  // Version 1 went in whole; version 2 not at all.
+  // The known ones went in whole; the broken one not at all.
   std::vector<Row> rows = MigrationRows();
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].version, 1);
+  ASSERT_EQ(rows.size(), known);
   EXPECT_TRUE(db.tableExists("services"));
   EXPECT_FALSE(db.tableExists("half_done"));
 }

@@ -94,7 +94,7 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   Service Create(const std::string& name) {
-    auto accepted = store_->CreateService(MakeService(name));
+    auto accepted = store_->CreateService(MakeService(name), {});
     EXPECT_THAT(accepted, IsOk());
     return accepted.ok() ? accepted->service : Service{};
   }
@@ -107,10 +107,11 @@ class SqliteStoreTest : public ::testing::Test {
     EXPECT_THAT(due, IsOk());
     if (!due.ok()) return 0;
     for (const Work& work : *due) {
-      EXPECT_THAT(store_->FinishOperation(work.operation.id, succeeded,
-                                          succeeded ? "" : "injected failure",
-                                          clock_.Now()),
-                  IsOk());
+      EXPECT_THAT(
+          store_->FinishOperation(
+              work.operation.id, OperationStatus::kInProgress, succeeded,
+              succeeded ? "" : "injected failure", clock_.Now()),
+          IsOk());
     }
     return static_cast<int>(due->size());
   }
@@ -129,7 +130,7 @@ class SqliteStoreTest : public ::testing::Test {
 
   Accepted StartOk(const Service& service, OperationType type,
                    const ConfigUpdate& update = {}) {
-    auto accepted = store_->StartOperation(Ref(service), type, update);
+    auto accepted = store_->StartOperation(Ref(service), type, update, {});
     EXPECT_THAT(accepted, IsOk());
     return accepted.ok() ? *accepted : Accepted{};
   }
@@ -165,7 +166,7 @@ TEST_F(SqliteStoreTest, CreateServiceAcceptsInProgressWithPendingCreate) {
   const absl::Time t0 = clock_.Now();
   NewService input = MakeService("my-web");
   input.tags = {{"team", "web"}, {"env", "prod"}};
-  auto accepted = store_->CreateService(input);
+  auto accepted = store_->CreateService(input, {});
   ASSERT_THAT(accepted, IsOk());
 
   const Service& service = accepted->service;
@@ -211,13 +212,13 @@ TEST_F(SqliteStoreTest, CreateServiceAcceptsInProgressWithPendingCreate) {
 
 TEST_F(SqliteStoreTest, DuplicateLiveNameIsAlreadyExistsAndWritesNothing) {
   Create("my-web");
-  EXPECT_THAT(store_->CreateService(MakeService("my-web")),
+  EXPECT_THAT(store_->CreateService(MakeService("my-web"), {}),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("my-web")));
-  auto page = store_->ListServices(20, "");
+  auto page = store_->ListServices(20, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->items, SizeIs(1));
   // Another name is fine.
-  EXPECT_THAT(store_->CreateService(MakeService("my-web-2")), IsOk());
+  EXPECT_THAT(store_->CreateService(MakeService("my-web-2"), {}), IsOk());
 }
 
 TEST_F(SqliteStoreTest, GetServiceNeedsTheRightIdAndName) {
@@ -228,7 +229,7 @@ TEST_F(SqliteStoreTest, GetServiceNeedsTheRightIdAndName) {
       store_->GetService({"my-web", "0000000000000000000000000000dead"}),
       StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->StartOperation({"other-name", service.id},
-                                     OperationType::kPauseService, {}),
+                                     OperationType::kPauseService, {}, {}),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->ListTags({"other-name", service.id}),
               StatusIs(absl::StatusCode::kNotFound));
@@ -257,7 +258,7 @@ TEST_F(SqliteStoreTest, StartOperationIsRefusedWhileAnOperationIsOpen) {
     SCOPED_TRACE(ToString(type));
     ConfigUpdate update;
     update.cpu = "2048";
-    EXPECT_THAT(store_->StartOperation(Ref(created), type, update),
+    EXPECT_THAT(store_->StartOperation(Ref(created), type, update, {}),
                 StatusIs(absl::StatusCode::kFailedPrecondition,
                          HasSubstr("OPERATION_IN_PROGRESS")));
   }
@@ -287,11 +288,11 @@ TEST_F(SqliteStoreTest, RefusedStartChangesNothing) {
   update.source = paused.config->source;
   update.source->image_identifier = "public.ecr.aws/nginx/nginx:2";
   EXPECT_THAT(
-      store_->StartOperation(Ref(paused), OperationType::kUpdateService,
-                             update),
+      store_->StartOperation(Ref(paused), OperationType::kUpdateService, update,
+                             {}),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("PAUSED")));
   EXPECT_THAT(
-      store_->StartOperation(Ref(paused), OperationType::kPauseService, {}),
+      store_->StartOperation(Ref(paused), OperationType::kPauseService, {}, {}),
       StatusIs(absl::StatusCode::kFailedPrecondition));
 
   Service after = Get(paused);
@@ -342,9 +343,10 @@ TEST_F(SqliteStoreTest, UpdateWithANewImageRecordsANewVersion) {
   ASSERT_TRUE((*due)[0].image.has_value());
   EXPECT_EQ((*due)[0].image->version, 2);
   EXPECT_EQ((*due)[0].image->image_identifier, "public.ecr.aws/nginx/nginx:2");
-  ASSERT_THAT(
-      store_->FinishOperation((*due)[0].operation.id, true, "", clock_.Now()),
-      IsOk());
+  ASSERT_THAT(store_->FinishOperation((*due)[0].operation.id,
+                                      OperationStatus::kInProgress, true, "",
+                                      clock_.Now()),
+              IsOk());
   Service after = Get(service);
   ASSERT_TRUE(after.deployed_image.has_value());
   EXPECT_EQ(after.deployed_image->version, 2);
@@ -394,7 +396,7 @@ TEST_F(SqliteStoreTest, ListServicesPagesInCreationOrder) {
   std::vector<std::string> tokens;
   std::string token;
   for (int pages = 0; pages < 10; ++pages) {
-    auto page = store_->ListServices(20, token);
+    auto page = store_->ListServices(20, token, std::nullopt);
     ASSERT_THAT(page, IsOk());
     page_sizes.push_back(page->items.size());
     tokens.push_back(page->next_token);
@@ -414,7 +416,7 @@ TEST_F(SqliteStoreTest, ListServicesPagesInCreationOrder) {
 
 TEST_F(SqliteStoreTest, ListServicesExactlyOnePageHasNoToken) {
   for (int i = 0; i < 20; ++i) Create(absl::StrCat("svc-", i));
-  auto page = store_->ListServices(20, "");
+  auto page = store_->ListServices(20, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->items, SizeIs(20));
   EXPECT_EQ(page->next_token, "");
@@ -425,7 +427,7 @@ TEST_F(SqliteStoreTest, ListServicesRefusesGarbageTokens) {
   for (const char* token : {"garbage", "!!!", "czow"}) {
     SCOPED_TRACE(token);
     EXPECT_THAT(
-        store_->ListServices(20, token),
+        store_->ListServices(20, token, std::nullopt),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("next_token")));
   }
   // A token of another listing is not one of this listing.
@@ -436,7 +438,7 @@ TEST_F(SqliteStoreTest, ListServicesRefusesGarbageTokens) {
   auto ops = store_->ListOperations(Ref(service), 1, "");
   ASSERT_THAT(ops, IsOk());
   ASSERT_FALSE(ops->next_token.empty());
-  EXPECT_THAT(store_->ListServices(20, ops->next_token),
+  EXPECT_THAT(store_->ListServices(20, ops->next_token, std::nullopt),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
@@ -607,9 +609,10 @@ TEST_F(SqliteStoreTest, WorkCarriesWhatEachOperationDeploys) {
   ASSERT_THAT(*due, SizeIs(1));
   EXPECT_FALSE((*due)[0].config.has_value());
   EXPECT_FALSE((*due)[0].image.has_value());
-  ASSERT_THAT(
-      store_->FinishOperation((*due)[0].operation.id, true, "", clock_.Now()),
-      IsOk());
+  ASSERT_THAT(store_->FinishOperation((*due)[0].operation.id,
+                                      OperationStatus::kInProgress, true, "",
+                                      clock_.Now()),
+              IsOk());
 
   // A version recorded while paused is not what resume deploys.
   auto recorded =
@@ -624,9 +627,10 @@ TEST_F(SqliteStoreTest, WorkCarriesWhatEachOperationDeploys) {
   EXPECT_EQ((*due)[0].config, service.config);
   ASSERT_TRUE((*due)[0].image.has_value());
   EXPECT_EQ((*due)[0].image->version, 1);
-  ASSERT_THAT(
-      store_->FinishOperation((*due)[0].operation.id, true, "", clock_.Now()),
-      IsOk());
+  ASSERT_THAT(store_->FinishOperation((*due)[0].operation.id,
+                                      OperationStatus::kInProgress, true, "",
+                                      clock_.Now()),
+              IsOk());
 
   // A deployment deploys the newest version.
   StartOk(service, OperationType::kStartDeployment);
@@ -653,7 +657,8 @@ TEST_F(SqliteStoreTest, TakeDueRespectsTheLimitOldestFirst) {
   EXPECT_EQ((*due)[1].operation.service_id, b.id);
   for (const Work& work : *due) {
     ASSERT_THAT(
-        store_->FinishOperation(work.operation.id, true, "", clock_.Now()),
+        store_->FinishOperation(work.operation.id, OperationStatus::kInProgress,
+                                true, "", clock_.Now()),
         IsOk());
   }
   due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 2);
@@ -669,7 +674,9 @@ TEST_F(SqliteStoreTest, FinishOperationEndsItOnce) {
   ASSERT_THAT(*due, SizeIs(1));
   const std::string id = (*due)[0].operation.id;
   clock_.Advance(absl::Seconds(3));
-  ASSERT_THAT(store_->FinishOperation(id, true, "", clock_.Now()), IsOk());
+  ASSERT_THAT(store_->FinishOperation(id, OperationStatus::kInProgress, true,
+                                      "", clock_.Now()),
+              IsOk());
 
   Service running = Get(service);
   EXPECT_EQ(running.status, ServiceStatus::kRunning);
@@ -680,13 +687,15 @@ TEST_F(SqliteStoreTest, FinishOperationEndsItOnce) {
   EXPECT_EQ(op.status, OperationStatus::kSucceeded);
   EXPECT_EQ(op.ended_at, clock_.Now());
 
-  EXPECT_THAT(store_->FinishOperation(id, false, "late", clock_.Now()),
+  EXPECT_THAT(store_->FinishOperation(id, OperationStatus::kInProgress, false,
+                                      "late", clock_.Now()),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(Get(service).status, ServiceStatus::kRunning)
       << "a second finish changes nothing";
   EXPECT_EQ(AllOperations(service)[0].status, OperationStatus::kSucceeded);
   EXPECT_THAT(store_->FinishOperation("00000000-0000-4000-8000-0000000000ff",
-                                      true, "", clock_.Now()),
+                                      OperationStatus::kInProgress, true, "",
+                                      clock_.Now()),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -734,7 +743,7 @@ TEST_F(SqliteStoreTest, RecordSourceVersionDeploysOnlyRunningAutoServices) {
   Service autod = CreateRunning("auto-on");
   NewService manual_input = MakeService("auto-off");
   manual_input.config.source.auto_deployments_enabled = false;
-  ASSERT_THAT(store_->CreateService(manual_input), IsOk());
+  ASSERT_THAT(store_->CreateService(manual_input, {}), IsOk());
   FinishAll(true);
   auto manual =
       store_->GetService({"auto-off", "00000000000000000000000000000002"});
@@ -783,11 +792,11 @@ TEST_F(SqliteStoreTest, DeletePurgesButKeepsTheServiceReadable) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(store_->RecordSourceVersion(Ref(service), "repo/image:2"),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(
-      store_->StartOperation(Ref(service), OperationType::kDeleteService, {}),
-      StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store_->StartOperation(Ref(service),
+                                     OperationType::kDeleteService, {}, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 
-  auto page = store_->ListServices(20, "");
+  auto page = store_->ListServices(20, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->items, IsEmpty());
 
@@ -798,11 +807,11 @@ TEST_F(SqliteStoreTest, DeletePurgesButKeepsTheServiceReadable) {
   EXPECT_EQ(ops[0].status, OperationStatus::kSucceeded);
 
   // The name is free at once.
-  auto reused = store_->CreateService(MakeService("my-web"));
+  auto reused = store_->CreateService(MakeService("my-web"), {});
   ASSERT_THAT(reused, IsOk());
   EXPECT_NE(reused->service.id, service.id);
   EXPECT_NE(reused->service.url, service.url);
-  page = store_->ListServices(20, "");
+  page = store_->ListServices(20, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
   ASSERT_THAT(page->items, SizeIs(1));
   EXPECT_EQ(page->items[0].id, reused->service.id);
@@ -819,7 +828,7 @@ TEST_F(SqliteStoreTest, FailedDeleteIsDeleteFailedAndCanBeRetried) {
   EXPECT_EQ(failed.status, ServiceStatus::kDeleteFailed);
   EXPECT_TRUE(failed.config.has_value()) << "nothing is purged yet";
   EXPECT_EQ(AllOperations(service)[0].status, OperationStatus::kFailed);
-  EXPECT_THAT(store_->CreateService(MakeService("my-web")),
+  EXPECT_THAT(store_->CreateService(MakeService("my-web"), {}),
               StatusIs(absl::StatusCode::kAlreadyExists));
 
   StartOk(service, OperationType::kDeleteService);

@@ -46,7 +46,7 @@ class StoreStatsTest : public ::testing::Test {
     service.name = name;
     service.config.source.image_identifier = "public.ecr.aws/nginx/nginx:1";
     service.config.instance.cpu = "1024";
-    ASSERT_THAT(store_->CreateService(service), IsOk());
+    ASSERT_THAT(store_->CreateService(service, {}), IsOk());
   }
 
   // Ends the open operations that are due, oldest first, at most `limit`.
@@ -55,9 +55,11 @@ class StoreStatsTest : public ::testing::Test {
         store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), limit);
     ASSERT_THAT(due, IsOk());
     for (const Work& work : *due) {
-      ASSERT_THAT(
-          store_->FinishOperation(work.operation.id, true, "", clock_.Now()),
-          IsOk());
+      ASSERT_THAT(store_->FinishOperation(
+                      work.operation.id,
+                      servicemanager::domain::OperationStatus::kInProgress,
+                      true, "", clock_.Now()),
+                  IsOk());
     }
   }
 

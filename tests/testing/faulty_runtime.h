@@ -4,8 +4,10 @@
 #ifndef SERVICEMANAGER_TESTS_TESTING_FAULTY_RUNTIME_H_
 #define SERVICEMANAGER_TESTS_TESTING_FAULTY_RUNTIME_H_
 
+#include <functional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -26,6 +28,12 @@ class FaultyRuntime final : public runtime::Runtime {
   void Heal() {
     absl::MutexLock lock(&mu_);
     failing_.clear();
+  }
+  // Runs `hook` at the start of every call, as if something happened while
+  // the runtime worked (a cancel, say).
+  void SetHook(std::function<void(Call)> hook) {
+    absl::MutexLock lock(&mu_);
+    hook_ = std::move(hook);
   }
 
   absl::Status Deploy(const runtime::Deployment& deployment) override {
@@ -52,12 +60,21 @@ class FaultyRuntime final : public runtime::Runtime {
 
  private:
   bool Failing(Call call) {
+    std::function<void(Call)> hook;
+    {
+      absl::MutexLock lock(&mu_);
+      hook = hook_;
+    }
+    if (hook) {
+      hook(call);
+    }
     absl::MutexLock lock(&mu_);
     return failing_.contains(call);
   }
 
   absl::Mutex mu_;
   std::set<Call> failing_ ABSL_GUARDED_BY(mu_);
+  std::function<void(Call)> hook_ ABSL_GUARDED_BY(mu_);
   runtime::SimulatedRuntime inner_;
 };
 

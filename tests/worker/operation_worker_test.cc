@@ -103,7 +103,7 @@ class OperationWorkerTest : public ::testing::Test {
     input.config.source.image_identifier = kImage1;
     input.config.source.auto_deployments_enabled = auto_deployments;
     input.config.instance.cpu = "1024";
-    auto accepted = store_->CreateService(input);
+    auto accepted = store_->CreateService(input, {});
     EXPECT_THAT(accepted, IsOk());
     return accepted.ok() ? accepted->service : Service{};
   }
@@ -124,7 +124,7 @@ class OperationWorkerTest : public ::testing::Test {
 
   Accepted Start(const Service& service, OperationType type,
                  const ConfigUpdate& update = {}) {
-    auto accepted = store_->StartOperation(Ref(service), type, update);
+    auto accepted = store_->StartOperation(Ref(service), type, update, {});
     EXPECT_THAT(accepted, IsOk());
     return accepted.ok() ? *accepted : Accepted{};
   }
@@ -480,7 +480,7 @@ TEST_F(OperationWorkerTest, ThousandsOfPendingOperationsAllFinish) {
   int running = 0;
   std::string token;
   do {
-    auto page = store_->ListServices(100, token);
+    auto page = store_->ListServices(100, token, std::nullopt);
     ASSERT_THAT(page, IsOk());
     for (const Service& s : page->items) {
       EXPECT_EQ(s.status, ServiceStatus::kRunning) << s.name;

@@ -1,6 +1,6 @@
-// OperationWorker's on_finished observer, and what Stop() does to a batch
-// under way: the operation being finished is committed, the rest stay for the
-// next start.
+// What the store reports of the operations the worker ends (the stream the
+// metrics count), and what Stop() does to a batch under way: the operation
+// being finished is committed, the rest stay for the next start.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -53,39 +53,16 @@ using ::testing::UnorderedElementsAre;
 
 constexpr absl::Duration kCompute = absl::Milliseconds(200);
 
-// A runtime that runs a hook before each call, then forwards.
-class HookedRuntime final : public servicemanager::runtime::Runtime {
+// The operations the store reported ended, in commit order.
+class Finished final : public servicemanager::store::ChangeObserver {
  public:
-  std::function<void()> before_call;
-
-  absl::Status Deploy(
-      const servicemanager::runtime::Deployment& deployment) override {
-    Before();
-    return inner_.Deploy(deployment);
-  }
-  absl::Status Stop(absl::string_view service_id) override {
-    Before();
-    return inner_.Stop(service_id);
-  }
-  absl::Status Remove(absl::string_view service_id) override {
-    Before();
-    return inner_.Remove(service_id);
-  }
-  FaultyRuntime& inner() { return inner_; }
-
- private:
-  void Before() {
-    if (before_call) before_call();
-  }
-  FaultyRuntime inner_;
-};
-
-// What on_finished saw, in order.
-class Finished {
- public:
-  void Add(const Operation& operation) {
+  void OnCommit(const servicemanager::store::Change& change) override {
+    if (!change.operation ||
+        !servicemanager::domain::IsFinal(change.operation->status)) {
+      return;
+    }
     absl::MutexLock lock(&mu_);
-    seen_.emplace_back(operation.type, operation.status);
+    seen_.emplace_back(change.operation->type, change.operation->status);
   }
   std::vector<std::pair<OperationType, OperationStatus>> seen() {
     absl::MutexLock lock(&mu_);
@@ -119,14 +96,11 @@ class WorkerObserverTest : public ::testing::Test {
     options.path = dir_.File("servicemanager.db");
     options.url_suffix = "us-east-1.test";
     options.synchronous_full = false;
-    auto store = SqliteStore::Open(options, clock_, ids_);
+    auto store = SqliteStore::Open(options, clock_, ids_, &finished_);
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
     WorkerOptions worker_options;
     worker_options.compute_time = kCompute;
-    worker_options.on_finished = [this](const Operation& operation) {
-      finished_.Add(operation);
-    };
     worker_ = std::make_unique<OperationWorker>(*store_, runtime_, clock_,
                                                 worker_options);
   }
@@ -142,7 +116,7 @@ class WorkerObserverTest : public ::testing::Test {
     input.name = name;
     input.config.source.image_identifier = "public.ecr.aws/nginx/nginx:1";
     input.config.instance.cpu = "1024";
-    auto accepted = store_->CreateService(input);
+    auto accepted = store_->CreateService(input, {});
     EXPECT_THAT(accepted, IsOk());
     return accepted.ok() ? accepted->service : Service{};
   }
@@ -166,8 +140,8 @@ class WorkerObserverTest : public ::testing::Test {
   TempDir dir_;
   FakeClock clock_;
   SequentialIds ids_;
-  HookedRuntime runtime_;
   Finished finished_;
+  FaultyRuntime runtime_;
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<OperationWorker> worker_;
 };
@@ -175,13 +149,13 @@ class WorkerObserverTest : public ::testing::Test {
 TEST_F(WorkerObserverTest, SeesEachCommittedOperationWithItsFinalStatus) {
   Service ok = Create("ok");
   ASSERT_EQ(Settle(), 1);
-  runtime_.inner().Fail(FaultyRuntime::Call::kStop);
+  runtime_.Fail(FaultyRuntime::Call::kStop);
   ASSERT_THAT(
       store_->StartOperation({ok.name, ok.id}, OperationType::kPauseService,
-                             ConfigUpdate{}),
+                             ConfigUpdate{}, {}),
       IsOk());
   ASSERT_EQ(Settle(), 1);
-  runtime_.inner().Fail(FaultyRuntime::Call::kDeploy);
+  runtime_.Fail(FaultyRuntime::Call::kDeploy);
   Create("broken");
   ASSERT_EQ(Settle(), 1);
 
@@ -203,12 +177,12 @@ TEST_F(WorkerObserverTest, StopFinishesTheCurrentOperationAndLeavesTheRest) {
   clock_.Advance(kCompute);
   // SIGTERM arrives while the worker is in the first runtime call.
   bool stopped = false;
-  runtime_.before_call = [this, &stopped] {
+  runtime_.SetHook([this, &stopped](FaultyRuntime::Call) {
     if (!stopped) {
       stopped = true;
       worker_->Stop();
     }
-  };
+  });
   absl::StatusOr<int> finished = worker_->RunOnce();
   ASSERT_THAT(finished, IsOk());
   EXPECT_EQ(*finished, 1);

@@ -1,0 +1,155 @@
+#include "api/service_watcher.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "api/grpc_status.h"
+#include "api/proto_convert.h"
+
+namespace servicemanager::api {
+
+grpc::ServerWriteReactor<v1::WatchServiceResponse>* ServiceWatcher::Start(
+    grpc::CallbackServerContext* context,
+    const v1::WatchServiceRequest& request, store::Store& store, ChangeHub& hub,
+    const domain::Partition& partition) {
+  auto watcher =
+      std::make_shared<ServiceWatcher>(context, store, hub, partition);
+  watcher->self_ = watcher;
+  absl::StatusOr<domain::ServiceRef> ref =
+      domain::ParseServiceArn(partition, request.service_arn(), "service_arn");
+  if (ref.ok()) {
+    watcher->Begin(*ref);
+  } else {
+    watcher->Close(ref.status());
+  }
+  return watcher.get();
+}
+
+ServiceWatcher::ServiceWatcher(grpc::CallbackServerContext* context,
+                               store::Store& store, ChangeHub& hub,
+                               const domain::Partition& partition)
+    : context_(context), store_(store), hub_(hub), partition_(partition) {}
+
+void ServiceWatcher::Begin(const domain::ServiceRef& service) {
+  service_id_ = service.id;
+  // Subscribe before reading, so no change after the read is missed; the
+  // revision check drops what the read already showed.
+  if (!hub_.SubscribeService(service_id_, weak_from_this())) {
+    OnShutdown();
+    return;
+  }
+  absl::StatusOr<domain::Service> current = store_.GetService(service);
+  if (!current.ok()) {
+    Close(current.status());
+    return;
+  }
+  OnService(*current);
+}
+
+void ServiceWatcher::OnService(const domain::Service& service) {
+  Step step;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_ || service.revision <= last_revision_) {
+      return;
+    }
+    last_revision_ = service.revision;
+    if (queue_.size() >= kMaxQueued) {
+      queue_.clear();
+      closing_ = ToGrpcStatus(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "the client fell more than ", kMaxQueued,
+              " changes behind; watch again for the current state")),
+          *context_);
+    } else {
+      ToProto(service, partition_, queue_.emplace_back().mutable_service());
+    }
+    step = NextLocked();
+  }
+  Run(step);
+}
+
+void ServiceWatcher::OnShutdown() {
+  Close(absl::UnavailableError(
+      "the server is shutting down; watch again to resume"));
+}
+
+void ServiceWatcher::OnWriteDone(bool ok) {
+  Step step;
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      queue_.clear();
+      closing_ = closing_.value_or(
+          grpc::Status(grpc::StatusCode::CANCELLED, "the stream broke"));
+    } else if (in_flight_.service().status() == v1::DELETED) {
+      // A deleted service changes no more.
+      closing_ = closing_.value_or(grpc::Status::OK);
+    }
+    step = NextLocked();
+  }
+  Run(step);
+}
+
+void ServiceWatcher::OnCancel() {
+  // Finishing may let OnDone run on another thread; stay alive until done.
+  std::shared_ptr<ServiceWatcher> keep = weak_from_this().lock();
+  if (keep != nullptr) {
+    Close(absl::CancelledError("the call was cancelled"));
+  }
+}
+
+void ServiceWatcher::OnDone() {
+  hub_.UnsubscribeService(service_id_, this);
+  // May destroy this watcher; nothing may touch it afterwards.
+  std::shared_ptr<ServiceWatcher> self = std::move(self_);
+}
+
+void ServiceWatcher::Close(const absl::Status& status) {
+  Step step;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closing_) {
+      closing_ = ToGrpcStatus(status, *context_);
+    }
+    queue_.clear();
+    step = NextLocked();
+  }
+  Run(step);
+}
+
+ServiceWatcher::Step ServiceWatcher::NextLocked() {
+  if (writing_ || finished_) {
+    return {};
+  }
+  if (!queue_.empty()) {
+    in_flight_ = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    return {.write = true, .finish = std::nullopt};
+  }
+  if (closing_) {
+    finished_ = true;
+    return {.write = false, .finish = *closing_};
+  }
+  return {};
+}
+
+void ServiceWatcher::Run(const Step& step) {
+  if (step.write) {
+    StartWrite(&in_flight_);
+  }
+  if (step.finish) {
+    Finish(*step.finish);
+  }
+}
+
+}  // namespace servicemanager::api

@@ -1,0 +1,258 @@
+'use strict';
+// Proves that the deploy checks can fail: each case breaks one thing in a copy
+// of the real manifests or Dockerfile and expects the problem to be reported.
+// Without this, a validator that accepted everything would look like a pass.
+//
+//   node --test selfcheck.test.js
+
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const test = require('node:test');
+const manifests = require('./validate-manifests');
+const { renderKustomization } = require('./kustomize-lite');
+const { lint } = require('./lint-dockerfile');
+
+const root = path.resolve(__dirname, '..', '..');
+const k8s = path.join(root, 'deploy', 'k8s');
+const dockerfile = fs.readFileSync(path.join(root, 'deploy', 'Dockerfile'), 'utf8');
+
+const rendered = renderKustomization(path.join(k8s, 'overlays', 'dev'));
+
+// Validates a copy of the rendered dev overlay after `change` edited it and
+// expects a problem matching `expected`.
+function rejects(expected, change) {
+  const objects = structuredClone(rendered);
+  const find = (kind) => objects.find((o) => o.kind === kind);
+  change({
+    objects,
+    sts: find('StatefulSet'),
+    pod: find('StatefulSet').spec.template.spec,
+    container: find('StatefulSet').spec.template.spec.containers[0],
+  });
+  const problems = manifests.validateObjects(objects);
+  assert.ok(problems.some((problem) => expected.test(problem)),
+            `expected a problem matching ${expected}, got:\n${problems.join('\n')}`);
+}
+
+const setEnv = (container, name, value) => {
+  container.env.find((e) => e.name === name).value = value;
+};
+const drop = (objects, kind) => objects.splice(objects.findIndex((o) => o.kind === kind), 1);
+
+test('the real manifests pass', () => {
+  for (const dir of ['base', 'overlays/dev']) {
+    assert.deepEqual(manifests.validateKustomization(path.join(k8s, dir)), []);
+  }
+});
+
+test('a misspelled field in a source file fails the command', () => {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-k8s-'));
+  try {
+    fs.cpSync(k8s, copy, { recursive: true });
+    const file = path.join(copy, 'base', 'statefulset.yaml');
+    const text = fs.readFileSync(file, 'utf8');
+    assert.match(text, /terminationGracePeriodSeconds:/);
+    fs.writeFileSync(file, text.replace('terminationGracePeriodSeconds:',
+                                        'terminationGracePeriodSecond:'));
+    const run = spawnSync(process.execPath,
+                          [path.join(__dirname, 'validate-manifests.js'),
+                           path.join(copy, 'overlays', 'dev')],
+                          { encoding: 'utf8' });
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /unknown field "terminationGracePeriodSecond"/);
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+});
+
+// Renders a copy of deploy/k8s after `change(read, write)` edited its files
+// (paths relative to deploy/k8s); returns the objects of the dev overlay.
+function renderCopy(change) {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-k8s-'));
+  try {
+    fs.cpSync(k8s, copy, { recursive: true });
+    const read = (file) => fs.readFileSync(path.join(copy, file), 'utf8');
+    const write = (file, text) => fs.writeFileSync(path.join(copy, file), text);
+    change(read, write);
+    return renderKustomization(path.join(copy, 'overlays', 'dev'));
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+// Edits one file of the copy by a string replacement that must apply.
+const edit = (file, from, to) => (read, write) => {
+  const text = read(file);
+  assert.ok(text.includes(from), `${file} does not contain ${JSON.stringify(from)}`);
+  write(file, text.replace(from, to));
+};
+
+test('kustomize-lite applies the dev overlay', () => {
+  const find = (kind) => rendered.find((o) => o.kind === kind);
+  const container = find('StatefulSet').spec.template.spec.containers[0];
+  assert.deepEqual(container.env[0], { name: 'SERVICEMANAGER_WORKER_DELAY_MS', value: '50' });
+  assert.equal(container.env.filter((e) => e.name === 'SERVICEMANAGER_LISTEN').length, 1);
+  assert.deepEqual(container.resources, {
+    requests: { cpu: '50m', memory: '64Mi' },
+    limits: { cpu: '500m', memory: '256Mi' },
+  });
+  assert.equal(container.image, 'servicemanager:dev');
+  const budget = find('PodDisruptionBudget').spec;
+  assert.equal(budget.maxUnavailable, 1);
+  assert.ok(!('minAvailable' in budget));
+  for (const object of rendered.filter((o) => o.kind !== 'Namespace')) {
+    assert.equal(object.metadata.namespace, 'servicemanager-dev', manifests.objectKey(object));
+  }
+  assert.equal(find('Namespace').metadata.namespace, undefined);
+});
+
+test('kustomize-lite rejects what it does not implement', () => {
+  assert.throws(() => renderCopy(edit('overlays/dev/kustomization.yaml', 'namespace: servicemanager-dev',
+                                      'namespace: servicemanager-dev\ncommonLabels:\n  team: x')),
+                /field "commonLabels" is not supported by kustomize-lite/);
+  assert.throws(() => renderCopy(edit('overlays/dev/kustomization.yaml', '- path: statefulset-patch.yaml',
+                                      '- path: statefulset-patch.yaml\n    target:\n      kind: StatefulSet')),
+                /patches entry field "target" is not supported/);
+  assert.throws(() => renderCopy(edit('overlays/dev/statefulset-patch.yaml', '          env:',
+                                      '          args: [--verbose]\n          env:')),
+                /list spec\.template\.spec\.containers\[\]\.args, whose strategic-merge rule kustomize-lite does not know/);
+  assert.throws(() => renderCopy(edit('overlays/dev/poddisruptionbudget-patch.yaml', 'spec:',
+                                      '$patch: replace\nspec:')),
+                /patch directive \$patch is not supported/);
+});
+
+test('kustomize-lite rejects a patch whose target is missing', () => {
+  assert.throws(() => renderCopy(edit('overlays/dev/statefulset-patch.yaml', 'name: servicemanager',
+                                      'name: service-manager')),
+                /patch for apps\/v1 StatefulSet service-manager matches 0 resources/);
+  assert.throws(() => renderCopy(edit('overlays/dev/poddisruptionbudget-patch.yaml', 'apiVersion: policy/v1',
+                                      'apiVersion: policy/v1beta1')),
+                /patch for policy\/v1beta1 PodDisruptionBudget servicemanager matches 0 resources/);
+});
+
+test('the comparison with kubectl reports differences', () => {
+  const changed = structuredClone(rendered);
+  changed.find((o) => o.kind === 'StatefulSet').spec.template.spec.containers[0].env.reverse();
+  assert.deepEqual(manifests.compareRenders(rendered, structuredClone(rendered).reverse()), []);
+  const differences = manifests.compareRenders(rendered, changed);
+  assert.equal(differences.length, 1, differences.join('\n'));
+  assert.match(differences[0], /StatefulSet\/servicemanager-dev\/servicemanager differs at \/spec\/template\/spec\/containers\/0\/env\/0/);
+  assert.match(manifests.compareRenders(rendered, rendered.slice(1)).join('\n'),
+               /only in the kustomize-lite render/);
+});
+
+test('schema: unknown fields, wrong types and unknown kinds', () => {
+  rejects(/unknown field "terminationGracePeriodSecond"/, ({ pod }) => {
+    pod.terminationGracePeriodSecond = pod.terminationGracePeriodSeconds;
+  });
+  rejects(/securityContext: unknown field "readOnlyRootFileSystem"/, ({ container }) => {
+    container.securityContext.readOnlyRootFileSystem = true;
+  });
+  rejects(/\/spec\/replicas must be integer/, ({ sts }) => {
+    sts.spec.replicas = '1';
+  });
+  rejects(/grpc\/port must be integer/, ({ container }) => {
+    container.livenessProbe.grpc.port = 'grpc';
+  });
+  rejects(/limits\/memory must match format "quantity"/, ({ container }) => {
+    container.resources.limits.memory = '256 MB';
+  });
+  rejects(/unknown apiVersion\/kind policy\/v1beta2\/PodDisruptionBudget/, ({ objects }) => {
+    objects.find((o) => o.kind === 'PodDisruptionBudget').apiVersion = 'policy/v1beta2';
+  });
+});
+
+test('policy: one replica on a ReadWriteOnce volume', () => {
+  rejects(/replicas is 2; it must be 1/, ({ sts }) => { sts.spec.replicas = 2; });
+  rejects(/must be ReadWriteOnce/, ({ sts }) => {
+    sts.spec.volumeClaimTemplates[0].spec.accessModes = ['ReadWriteMany'];
+  });
+  rejects(/SERVICEMANAGER_DATA_DIR \/data is not a mount/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_DATA_DIR', '/data');
+  });
+});
+
+test('policy: security context', () => {
+  rejects(/securityContext is missing/, ({ container }) => { delete container.securityContext; });
+  rejects(/readOnlyRootFilesystem must be true/, ({ container }) => {
+    container.securityContext.readOnlyRootFilesystem = false;
+  });
+  rejects(/allowPrivilegeEscalation must be false/, ({ container }) => {
+    delete container.securityContext.allowPrivilegeEscalation;
+  });
+  rejects(/capabilities.drop must include ALL/, ({ container }) => {
+    container.securityContext.capabilities.drop = ['NET_RAW'];
+  });
+  rejects(/runAsNonRoot must be true/, ({ pod, container }) => {
+    delete pod.securityContext.runAsNonRoot;
+    delete container.securityContext.runAsNonRoot;
+  });
+  rejects(/runAsUser must be a non-zero UID/, ({ pod }) => { pod.securityContext.runAsUser = 0; });
+  rejects(/enableServiceLinks must be false/, ({ pod }) => { delete pod.enableServiceLinks; });
+});
+
+test('policy: resources, probes and the shutdown grace', () => {
+  rejects(/resources.limits.memory is not set/, ({ container }) => {
+    delete container.resources.limits.memory;
+  });
+  rejects(/livenessProbe must be a native gRPC probe/, ({ container }) => {
+    container.livenessProbe = { httpGet: { path: '/', port: 50051 } };
+  });
+  rejects(/readinessProbe.grpc.port is 50052; the gRPC port is 50051/, ({ container }) => {
+    container.readinessProbe.grpc.port = 50052;
+  });
+  rejects(/container port "grpc" must be SERVICEMANAGER_LISTEN's port 50052/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_LISTEN', '0.0.0.0:50052');
+  });
+  rejects(/terminationGracePeriodSeconds is 15; it must be at least the server's shutdown grace 30/,
+          ({ container }) => { setEnv(container, 'SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS', '30'); });
+  rejects(/terminationGracePeriodSeconds is 11; it must be at least/, ({ pod }) => {
+    pod.terminationGracePeriodSeconds = 11;
+  });
+});
+
+test('policy: Services, disruption budget and network policy', () => {
+  rejects(/Service\/servicemanager: spec.selector does not select/, ({ objects }) => {
+    objects.find((o) => o.metadata.name === 'servicemanager' && o.kind === 'Service')
+      .spec.selector = { 'app.kubernetes.io/name': 'service-manager' };
+  });
+  rejects(/expected one PodDisruptionBudget/, ({ objects }) => drop(objects, 'PodDisruptionBudget'));
+  rejects(/set exactly one of minAvailable and maxUnavailable/, ({ objects }) => {
+    objects.find((o) => o.kind === 'PodDisruptionBudget').spec.minAvailable = 1;
+  });
+  rejects(/no NetworkPolicy selects/, ({ objects }) => drop(objects, 'NetworkPolicy'));
+  rejects(/ingress port grcp is not a port of the pod/, ({ objects }) => {
+    objects.find((o) => o.kind === 'NetworkPolicy').spec.ingress[0].ports[0].port = 'grcp';
+  });
+});
+
+// Expects lint to report `expected` for the Dockerfile after `change`.
+function dockerfileRejects(expected, change) {
+  const changed = change(dockerfile);
+  assert.notEqual(changed, dockerfile, 'the change did not apply');
+  const problems = lint(changed);
+  assert.ok(problems.some((problem) => expected.test(problem)),
+            `expected a problem matching ${expected}, got:\n${problems.join('\n')}`);
+}
+
+test('the real Dockerfile passes', () => {
+  assert.deepEqual(lint(dockerfile), []);
+});
+
+test('Dockerfile: syntax and policy', () => {
+  dockerfileRejects(/Unknown instruction: RUNN/, (t) => t.replace('RUN groupadd', 'RUNN groupadd'));
+  dockerfileRejects(/USER root must be a non-zero numeric UID/, (t) => t.replace('USER 10001:10001', 'USER root'));
+  dockerfileRejects(/no USER; it would run as root/, (t) => t.replace(/^USER .*\n/m, ''));
+  dockerfileRejects(/must start FROM debian:bookworm-slim/,
+                    (t) => t.replace('FROM debian:bookworm-slim', 'FROM debian:bookworm'));
+  dockerfileRejects(/needs an explicit tag/, (t) => t.replace('FROM debian:bookworm AS build', 'FROM debian AS build'));
+  dockerfileRejects(/g\+\+ is a build package/, (t) => t.replace('libsqlite3-0 \\', 'libsqlite3-0 g++ \\'));
+  dockerfileRejects(/ENTRYPOINT in exec form/,
+                    (t) => t.replace('ENTRYPOINT ["/usr/local/bin/servicemanager"]',
+                                     'ENTRYPOINT /usr/local/bin/servicemanager'));
+  dockerfileRejects(/a multi-stage build is expected/,
+                    (t) => t.slice(t.indexOf('FROM debian:bookworm-slim')));
+});
