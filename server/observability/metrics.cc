@@ -11,7 +11,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/log.h"
-#include "domain/lifecycle.h"
 #include "domain/operation.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/counter.h"
@@ -61,9 +60,11 @@ Metrics::Metrics()
       operations_finished_(
           prometheus::BuildCounter()
               .Name("servicemanager_operations_finished_total")
-              .Help("Operations the worker ended, by type and final status")
+              .Help("Operations that ended (worker, cancel or deadline), by "
+                    "type and final status")
               .Register(*registry_)) {
-  // Every operation type's two possible ends, at zero.
+  // Every final status of every type, at zero: besides the worker's
+  // outcomes, a cancel or a deadline can end any operation.
   for (domain::OperationType type : {domain::OperationType::kCreateService,
                                      domain::OperationType::kUpdateService,
                                      domain::OperationType::kStartDeployment,
@@ -71,8 +72,9 @@ Metrics::Metrics()
                                      domain::OperationType::kResumeService,
                                      domain::OperationType::kDeleteService}) {
     for (domain::OperationStatus status :
-         {domain::OperationStatus::kSucceeded,
-          domain::FailedOperationStatus(type)}) {
+         {domain::OperationStatus::kSucceeded, domain::OperationStatus::kFailed,
+          domain::OperationStatus::kRollbackSucceeded,
+          domain::OperationStatus::kRollbackFailed}) {
       operations_finished_.Add(
           {{"type", std::string(domain::ToString(type))},
            {"status", std::string(domain::ToString(status))}});
