@@ -184,6 +184,7 @@ void Serve(const Flags& flags, const sigset_t& signals,
     try {
       exposer = std::make_unique<prometheus::Exposer>(flags.metrics_listen);
     } catch (const std::exception& e) {
+      janitor.Stop();
       worker.Stop();
       Fatal(absl::StrCat("cannot listen on --metrics-listen ",
                          flags.metrics_listen, ": ", e.what()));
@@ -230,6 +231,7 @@ void Serve(const Flags& flags, const sigset_t& signals,
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
+    janitor.Stop();
     worker.Stop();
     Fatal(absl::StrCat("cannot listen on --listen ", flags.listen));
   }
