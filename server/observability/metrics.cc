@@ -128,10 +128,10 @@ std::vector<prometheus::MetricFamily> StoreStatsCollector::Collect() const {
     return {};
   }
   std::vector<prometheus::MetricFamily> families;
-  families.push_back(
-      Gauge("servicemanager_operation_queue_depth",
-            "Operations accepted and not yet ended (PENDING or IN_PROGRESS)",
-            static_cast<double>(stats->open_operations)));
+  families.push_back(Gauge("servicemanager_operation_queue_depth",
+                           "Operations accepted and not yet ended (PENDING, "
+                           "IN_PROGRESS or ROLLBACK_IN_PROGRESS)",
+                           static_cast<double>(stats->open_operations)));
   families.push_back(
       Gauge("servicemanager_oldest_pending_operation_age_seconds",
             "How long the oldest operation not yet ended has been open; 0 "
