@@ -184,6 +184,7 @@ void Serve(const Flags& flags, const sigset_t& signals,
     try {
       exposer = std::make_unique<prometheus::Exposer>(flags.metrics_listen);
     } catch (const std::exception& e) {
+      janitor.Stop();
       worker.Stop();
       Fatal(absl::StrCat("cannot listen on --metrics-listen ",
                          flags.metrics_listen, ": ", e.what()));
@@ -220,6 +221,9 @@ void Serve(const Flags& flags, const sigset_t& signals,
       metrics, std::move(methods)));
 
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second server on the same port would
+  // start and silently take half the connections. A taken port is an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(),
                            &port);
@@ -227,6 +231,7 @@ void Serve(const Flags& flags, const sigset_t& signals,
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
+    janitor.Stop();
     worker.Stop();
     Fatal(absl::StrCat("cannot listen on --listen ", flags.listen));
   }

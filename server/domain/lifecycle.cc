@@ -95,18 +95,4 @@ absl::Status CheckCanTag(ServiceStatus current) {
   return absl::OkStatus();
 }
 
-OperationStatus FailedOperationStatus(OperationType type) {
-  switch (type) {
-    case OperationType::kCreateService:
-    case OperationType::kDeleteService:
-      return OperationStatus::kFailed;
-    case OperationType::kUpdateService:
-    case OperationType::kStartDeployment:
-    case OperationType::kPauseService:
-    case OperationType::kResumeService:
-      return OperationStatus::kRollbackSucceeded;
-  }
-  return OperationStatus::kFailed;
-}
-
 }  // namespace servicemanager::domain

@@ -54,12 +54,6 @@ ServiceStatus CancelledStatus(std::optional<ServiceStatus> prior);
 // OPERATION_IN_PROGRESS and DELETED (FAILED_PRECONDITION).
 absl::Status CheckCanTag(ServiceStatus current);
 
-// The final status of a failed operation of `type`: the failure_status of the
-// transitions above (FAILED for create and delete, ROLLBACK_SUCCEEDED for the
-// rest). For whoever sees an operation end without its transition, such as the
-// worker's metrics.
-OperationStatus FailedOperationStatus(OperationType type);
-
 }  // namespace servicemanager::domain
 
 #endif  // SERVICEMANAGER_SERVER_DOMAIN_LIFECYCLE_H_

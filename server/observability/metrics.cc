@@ -11,7 +11,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/log.h"
-#include "domain/lifecycle.h"
 #include "domain/operation.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/counter.h"
@@ -61,9 +60,11 @@ Metrics::Metrics()
       operations_finished_(
           prometheus::BuildCounter()
               .Name("servicemanager_operations_finished_total")
-              .Help("Operations the worker ended, by type and final status")
+              .Help("Operations that ended (worker, cancel or deadline), by "
+                    "type and final status")
               .Register(*registry_)) {
-  // Every operation type's two possible ends, at zero.
+  // Every final status of every type, at zero: besides the worker's
+  // outcomes, a cancel or a deadline can end any operation.
   for (domain::OperationType type : {domain::OperationType::kCreateService,
                                      domain::OperationType::kUpdateService,
                                      domain::OperationType::kStartDeployment,
@@ -71,8 +72,9 @@ Metrics::Metrics()
                                      domain::OperationType::kResumeService,
                                      domain::OperationType::kDeleteService}) {
     for (domain::OperationStatus status :
-         {domain::OperationStatus::kSucceeded,
-          domain::FailedOperationStatus(type)}) {
+         {domain::OperationStatus::kSucceeded, domain::OperationStatus::kFailed,
+          domain::OperationStatus::kRollbackSucceeded,
+          domain::OperationStatus::kRollbackFailed}) {
       operations_finished_.Add(
           {{"type", std::string(domain::ToString(type))},
            {"status", std::string(domain::ToString(status))}});
@@ -126,10 +128,10 @@ std::vector<prometheus::MetricFamily> StoreStatsCollector::Collect() const {
     return {};
   }
   std::vector<prometheus::MetricFamily> families;
-  families.push_back(
-      Gauge("servicemanager_operation_queue_depth",
-            "Operations accepted and not yet ended (PENDING or IN_PROGRESS)",
-            static_cast<double>(stats->open_operations)));
+  families.push_back(Gauge("servicemanager_operation_queue_depth",
+                           "Operations accepted and not yet ended (PENDING, "
+                           "IN_PROGRESS or ROLLBACK_IN_PROGRESS)",
+                           static_cast<double>(stats->open_operations)));
   families.push_back(
       Gauge("servicemanager_oldest_pending_operation_age_seconds",
             "How long the oldest operation not yet ended has been open; 0 "

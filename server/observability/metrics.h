@@ -55,7 +55,8 @@ class Metrics {
   void RecordRpc(absl::string_view method, absl::string_view code,
                  absl::Duration latency);
 
-  // One operation that the worker ended (committed), with its final status.
+  // One operation that ended (committed), however it ended, with its final
+  // status.
   void RecordOperationFinished(const domain::Operation& operation);
 
  private:

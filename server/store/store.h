@@ -122,7 +122,8 @@ struct Work {
 
 // A snapshot of the store for monitoring.
 struct StoreStats {
-  // Operations accepted and not yet ended (PENDING or IN_PROGRESS).
+  // Operations accepted and not yet ended (PENDING, IN_PROGRESS or
+  // ROLLBACK_IN_PROGRESS).
   int64_t open_operations = 0;
   // How long the oldest of them has been open (since it was accepted); zero
   // when none is.

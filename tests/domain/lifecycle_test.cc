@@ -19,7 +19,6 @@
 namespace {
 
 using ::servicemanager::domain::CheckCanTag;
-using ::servicemanager::domain::FailedOperationStatus;
 using ::servicemanager::domain::OperationStatus;
 using ::servicemanager::domain::OperationType;
 using ::servicemanager::domain::ServiceStatus;
@@ -187,20 +186,6 @@ TEST(LifecycleTest, TagsMayChangeExceptWhileInProgressOrDeleted) {
                            HasSubstr(std::string(ToString(status)))));
     } else {
       EXPECT_THAT(CheckCanTag(status), IsOk());
-    }
-  }
-}
-
-TEST(LifecycleTest, FailedOperationStatusIsEveryTransitionsFailureStatus) {
-  EXPECT_EQ(FailedOperationStatus(OperationType::kCreateService),
-            StartCreate().failure_status);
-  for (OperationType type : kNonCreateTypes) {
-    for (ServiceStatus status : kAllStatuses) {
-      absl::StatusOr<Transition> transition = Start(type, status);
-      if (transition.ok()) {
-        SCOPED_TRACE(absl::StrCat(ToString(type), " from ", ToString(status)));
-        EXPECT_EQ(FailedOperationStatus(type), transition->failure_status);
-      }
     }
   }
 }

@@ -374,6 +374,64 @@ TEST_F(OperationsTest, MetricsEndpointServesTheFamiliesAndCounts) {
   StopServer();
 }
 
+TEST_F(OperationsTest, MetricsCountAnOperationACancelEnded) {
+  StartServer({"--listen", "127.0.0.1:0", "--data-dir", data().string(),
+               "--worker-delay-ms", "20"});
+  const std::string arn = Create("cancelled").service().service_arn();
+  ASSERT_TRUE(WaitFor([&] { return StatusOf(arn) == v1::RUNNING; },
+                      std::chrono::seconds(20)));
+  StopServer();
+
+  // The pause's compute step takes a minute; the cancel rolls it back.
+  StartServer({"--listen", "127.0.0.1:0", "--data-dir", data().string(),
+               "--metrics-listen", "127.0.0.1:0", "--worker-delay-ms",
+               "60000"});
+  ASSERT_GT(metrics_port_, 0) << Log();
+  std::string operation_id;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(In(std::chrono::seconds(5)));
+    v1::PauseServiceRequest request;
+    request.set_service_arn(arn);
+    v1::PauseServiceResponse response;
+    ASSERT_TRUE(stub_->PauseService(&context, request, &response).ok());
+    operation_id = response.operation_id();
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::vector<v1::OperationSummary> ops = Operations(arn);
+        return !ops.empty() && ops[0].status() == v1::IN_PROGRESS;
+      },
+      std::chrono::seconds(10)));
+  {
+    grpc::ClientContext context;
+    context.set_deadline(In(std::chrono::seconds(5)));
+    v1::CancelOperationRequest request;
+    request.set_operation_id(operation_id);
+    v1::CancelOperationResponse response;
+    grpc::Status status = stub_->CancelOperation(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_TRUE(WaitFor([&] { return StatusOf(arn) == v1::RUNNING; },
+                      std::chrono::seconds(20)));
+  std::string text;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        text = Scrape();
+        return SampleValue(text, "servicemanager_operations_finished_total",
+                           {{"type", "PAUSE_SERVICE"},
+                            {"status", "ROLLBACK_SUCCEEDED"}}) == 1.0;
+      },
+      std::chrono::seconds(10)))
+      << text;
+  EXPECT_THAT(SampleValue(text, "servicemanager_operations_finished_total",
+                          {{"type", "PAUSE_SERVICE"}, {"status", "SUCCEEDED"}}),
+              Optional(0.0));
+  EXPECT_THAT(SampleValue(text, "servicemanager_operation_queue_depth"),
+              Optional(0.0));
+  StopServer();
+}
+
 TEST_F(OperationsTest, SigtermGoesNotServingDrainsAndLosesNoOperation) {
   StartServer({"--listen", "127.0.0.1:0", "--data-dir", data().string(),
                "--worker-delay-ms", "20"});

@@ -95,10 +95,14 @@ TEST(MetricsTest, CountsRpcsByMethodAndCodeAndTimesThem) {
 TEST(MetricsTest, CountsFinishedOperationsByTypeAndFinalStatus) {
   Metrics metrics;
   std::string text = Scrape(*metrics.registry());
-  // Both ends of every type exist before the first operation.
+  // Every final status of every type exists before the first operation.
   EXPECT_THAT(SampleValue(text, "servicemanager_operations_finished_total",
                           {{"type", "DELETE_SERVICE"}, {"status", "FAILED"}}),
               Optional(0.0));
+  EXPECT_THAT(
+      SampleValue(text, "servicemanager_operations_finished_total",
+                  {{"type", "CREATE_SERVICE"}, {"status", "ROLLBACK_FAILED"}}),
+      Optional(0.0));
   EXPECT_THAT(SampleValue(text, "servicemanager_operations_finished_total",
                           {{"type", "PAUSE_SERVICE"},
                            {"status", "ROLLBACK_SUCCEEDED"}}),
