@@ -28,21 +28,41 @@ namespace {
 
 using domain::OperationType;
 
-// Runs a handler body and finishes the call with its status. Nothing the body
-// throws crosses into gRPC.
+// Runs a handler body; nothing it throws crosses into gRPC.
 template <typename Body>
-grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* context,
-                                  Body&& body) {
-  absl::Status status;
+absl::Status RunGuarded(Body& body) {
   try {
-    status = std::forward<Body>(body)();
+    return body();
   } catch (const std::exception& e) {
     common::Log(common::LogLevel::kError,
                 absl::StrCat("handler threw: ", e.what()));
-    status = absl::InternalError("internal error");
+    return absl::InternalError("internal error");
   }
+}
+
+// Runs a handler body and finishes the call with its status.
+template <typename Body>
+grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* context,
+                                  Body body) {
+  const absl::Status status = RunGuarded(body);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status, *context));
+  return reactor;
+}
+
+// The same for a body that writes: it runs on `pool`, where waiting for its
+// group commit holds none of gRPC's few callback threads, so many writes can
+// wait at once and share a commit. `body` must capture nothing of the
+// handler's stack (the request and response pointers stay valid).
+template <typename Body>
+grpc::ServerUnaryReactor* RespondFromPool(common::ThreadPool& pool,
+                                          grpc::CallbackServerContext* context,
+                                          Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  pool.Schedule([context, reactor, body = std::move(body)]() mutable {
+    const absl::Status status = RunGuarded(body);
+    reactor->Finish(ToGrpcStatus(status, *context));
+  });
   return reactor;
 }
 
@@ -76,7 +96,8 @@ ServiceManagerService::ServiceManagerService(store::Store& store,
       hub_(hub),
       clock_(clock),
       options_(std::move(options)),
-      on_accepted_(std::move(on_accepted)) {}
+      on_accepted_(std::move(on_accepted)),
+      write_pool_(options_.write_threads) {}
 
 absl::StatusOr<domain::ServiceRef> ServiceManagerService::Resolve(
     absl::string_view arn, absl::string_view field) const {
@@ -235,7 +256,9 @@ grpc::ServerUnaryReactor* ServiceManagerService::CreateService(
     grpc::CallbackServerContext* context,
     const v1::CreateServiceRequest* request,
     v1::CreateServiceResponse* response) {
-  return Respond(context, [&] { return Create(*request, *response); });
+  return RespondFromPool(write_pool_, context, [this, request, response] {
+    return Create(*request, *response);
+  });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::DescribeService(
@@ -279,14 +302,16 @@ grpc::ServerUnaryReactor* ServiceManagerService::UpdateService(
     grpc::CallbackServerContext* context,
     const v1::UpdateServiceRequest* request,
     v1::UpdateServiceResponse* response) {
-  return Respond(context, [&] { return Update(*request, *response); });
+  return RespondFromPool(write_pool_, context, [this, request, response] {
+    return Update(*request, *response);
+  });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::StartDeployment(
     grpc::CallbackServerContext* context,
     const v1::StartDeploymentRequest* request,
     v1::StartDeploymentResponse* response) {
-  return Respond(context, [&] {
+  return RespondFromPool(write_pool_, context, [this, request, response] {
     return Start(*request, OperationType::kStartDeployment, *response);
   });
 }
@@ -295,7 +320,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::PauseService(
     grpc::CallbackServerContext* context,
     const v1::PauseServiceRequest* request,
     v1::PauseServiceResponse* response) {
-  return Respond(context, [&] {
+  return RespondFromPool(write_pool_, context, [this, request, response] {
     return Start(*request, OperationType::kPauseService, *response);
   });
 }
@@ -304,7 +329,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ResumeService(
     grpc::CallbackServerContext* context,
     const v1::ResumeServiceRequest* request,
     v1::ResumeServiceResponse* response) {
-  return Respond(context, [&] {
+  return RespondFromPool(write_pool_, context, [this, request, response] {
     return Start(*request, OperationType::kResumeService, *response);
   });
 }
@@ -313,7 +338,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::DeleteService(
     grpc::CallbackServerContext* context,
     const v1::DeleteServiceRequest* request,
     v1::DeleteServiceResponse* response) {
-  return Respond(context, [&] {
+  return RespondFromPool(write_pool_, context, [this, request, response] {
     return Start(*request, OperationType::kDeleteService, *response);
   });
 }
@@ -342,32 +367,34 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
 grpc::ServerUnaryReactor* ServiceManagerService::TagResource(
     grpc::CallbackServerContext* context, const v1::TagResourceRequest* request,
     v1::TagResourceResponse*) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->resource_arn(), "resource_arn"));
-    std::vector<domain::Tag> tags = FromProto(request->tags());
-    if (tags.empty()) {
-      return absl::InvalidArgumentError("tags: give at least one tag");
-    }
-    RETURN_IF_ERROR(domain::ValidateTags(tags, "tags"));
-    return store_.TagService(ref, tags);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, request]() -> absl::Status {
+        ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                         Resolve(request->resource_arn(), "resource_arn"));
+        std::vector<domain::Tag> tags = FromProto(request->tags());
+        if (tags.empty()) {
+          return absl::InvalidArgumentError("tags: give at least one tag");
+        }
+        RETURN_IF_ERROR(domain::ValidateTags(tags, "tags"));
+        return store_.TagService(ref, tags);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::UntagResource(
     grpc::CallbackServerContext* context,
     const v1::UntagResourceRequest* request, v1::UntagResourceResponse*) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->resource_arn(), "resource_arn"));
-    std::vector<std::string> keys(request->tag_keys().begin(),
-                                  request->tag_keys().end());
-    if (keys.empty()) {
-      return absl::InvalidArgumentError("tag_keys: give at least one key");
-    }
-    RETURN_IF_ERROR(domain::ValidateTagKeys(keys, "tag_keys"));
-    return store_.UntagService(ref, keys);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, request]() -> absl::Status {
+        ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                         Resolve(request->resource_arn(), "resource_arn"));
+        std::vector<std::string> keys(request->tag_keys().begin(),
+                                      request->tag_keys().end());
+        if (keys.empty()) {
+          return absl::InvalidArgumentError("tag_keys: give at least one key");
+        }
+        RETURN_IF_ERROR(domain::ValidateTagKeys(keys, "tag_keys"));
+        return store_.UntagService(ref, keys);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::ListTagsForResource(
@@ -389,21 +416,23 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
     grpc::CallbackServerContext* context,
     const v1::NotifySourceVersionRequest* request,
     v1::NotifySourceVersionResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->service_arn(), "service_arn"));
-    RETURN_IF_ERROR(domain::ValidateImageIdentifier(request->image_identifier(),
-                                                    "image_identifier"));
-    ASSIGN_OR_RETURN(
-        store::SourceVersionRecorded recorded,
-        store_.RecordSourceVersion(ref, request->image_identifier()));
-    if (recorded.deployment) {
-      on_accepted_();
-      response->set_operation_id(recorded.deployment->id);
-    }
-    ToProto(recorded.service, options_.partition, response->mutable_service());
-    return absl::OkStatus();
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                         Resolve(request->service_arn(), "service_arn"));
+        RETURN_IF_ERROR(domain::ValidateImageIdentifier(
+            request->image_identifier(), "image_identifier"));
+        ASSIGN_OR_RETURN(
+            store::SourceVersionRecorded recorded,
+            store_.RecordSourceVersion(ref, request->image_identifier()));
+        if (recorded.deployment) {
+          on_accepted_();
+          response->set_operation_id(recorded.deployment->id);
+        }
+        ToProto(recorded.service, options_.partition,
+                response->mutable_service());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::DescribeOperation(
@@ -431,15 +460,16 @@ grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
     grpc::CallbackServerContext* context,
     const v1::CancelOperationRequest* request,
     v1::CancelOperationResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
-    ASSIGN_OR_RETURN(domain::Operation operation,
-                     store_.CancelOperation(request->operation_id()));
-    // A cancel in progress leaves the worker a rollback to do.
-    on_accepted_();
-    ToProto(operation, options_.partition, response->mutable_operation());
-    return absl::OkStatus();
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, request, response]() -> absl::Status {
+        RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
+        ASSIGN_OR_RETURN(domain::Operation operation,
+                         store_.CancelOperation(request->operation_id()));
+        // A cancel in progress leaves the worker a rollback to do.
+        on_accepted_();
+        ToProto(operation, options_.partition, response->mutable_operation());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerWriteReactor<v1::WatchServiceResponse>*

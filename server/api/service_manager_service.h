@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "api/change_hub.h"
 #include "common/clock.h"
+#include "common/thread_pool.h"
 #include "domain/arn.h"
 #include "domain/operation.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
@@ -30,6 +31,9 @@ struct ApiOptions {
   // ListServices(show_deleted) lists services deleted this recently (the
   // janitor's retention).
   absl::Duration retention = absl::Hours(24 * 30);
+  // Threads on which mutating calls wait for their commit: how many writes
+  // can share one.
+  int write_threads = 32;
 };
 
 class ServiceManagerService final : public v1::ServiceManager::CallbackService {
@@ -134,6 +138,8 @@ class ServiceManagerService final : public v1::ServiceManager::CallbackService {
   common::Clock& clock_;
   const ApiOptions options_;
   const std::function<void()> on_accepted_;
+  // Last: destroyed first, so the writes it still runs find the rest alive.
+  common::ThreadPool write_pool_;
 };
 
 }  // namespace servicemanager::api

@@ -163,39 +163,59 @@ absl::string_view ProtocolName(domain::HealthCheckProtocol protocol) {
   return protocol == domain::HealthCheckProtocol::kHttp ? "HTTP" : "TCP";
 }
 
+// The columns of a service_configs row, from column `first` of `q`.
+#define SM_CONFIG_COLUMNS(t)                                         \
+  t ".image_identifier, " t ".image_repository_type, " t ".port, " t \
+    ".start_command, " t ".auto_deployments_enabled, " t ".cpu, " t  \
+    ".memory, " t ".health_protocol, " t ".health_path, " t          \
+    ".health_interval, " t ".health_timeout, " t                     \
+    ".health_healthy_threshold, " t ".health_unhealthy_threshold"
+constexpr int kConfigColumns = 13;
+
+ServiceConfig ReadConfig(SQLite::Statement& q, int first) {
+  auto column = [&q, first](int i) { return q.getColumn(first + i); };
+  ServiceConfig config;
+  config.source.image_identifier = column(0).getString();
+  config.source.image_repository_type =
+      column(1).getString() == "ECR_PUBLIC"
+          ? domain::ImageRepositoryType::kEcrPublic
+          : domain::ImageRepositoryType::kEcr;
+  config.source.image_configuration.port = column(2).getString();
+  config.source.image_configuration.start_command = column(3).getString();
+  config.source.auto_deployments_enabled = column(4).getInt() != 0;
+  config.instance.cpu = column(5).getString();
+  config.instance.memory = column(6).getString();
+  config.health_check.protocol = column(7).getString() == "HTTP"
+                                     ? domain::HealthCheckProtocol::kHttp
+                                     : domain::HealthCheckProtocol::kTcp;
+  config.health_check.path = column(8).getString();
+  config.health_check.interval = column(9).getInt();
+  config.health_check.timeout = column(10).getInt();
+  config.health_check.healthy_threshold = column(11).getInt();
+  config.health_check.unhealthy_threshold = column(12).getInt();
+  return config;
+}
+
+// Adds the configuration's environment variables and secrets.
+void LoadEnv(Connection& c, int64_t pk, int64_t version, ServiceConfig& config);
+
 std::optional<ServiceConfig> LoadConfig(Connection& c, int64_t pk,
                                         int64_t version) {
-  Query q(c,
-          "SELECT image_identifier, image_repository_type, port, start_command,"
-          " auto_deployments_enabled, cpu, memory, health_protocol,"
-          " health_path, health_interval, health_timeout,"
-          " health_healthy_threshold, health_unhealthy_threshold"
-          " FROM service_configs WHERE service_pk = ? AND version = ?");
+  Query q(c, "SELECT " SM_CONFIG_COLUMNS(
+                 "c") " FROM service_configs c"
+                      " WHERE c.service_pk = ? AND c.version = ?");
   q->bind(1, pk);
   q->bind(2, version);
   if (!q->executeStep()) {
     return std::nullopt;
   }
-  ServiceConfig config;
-  config.source.image_identifier = q->getColumn(0).getString();
-  config.source.image_repository_type =
-      q->getColumn(1).getString() == "ECR_PUBLIC"
-          ? domain::ImageRepositoryType::kEcrPublic
-          : domain::ImageRepositoryType::kEcr;
-  config.source.image_configuration.port = q->getColumn(2).getString();
-  config.source.image_configuration.start_command = q->getColumn(3).getString();
-  config.source.auto_deployments_enabled = q->getColumn(4).getInt() != 0;
-  config.instance.cpu = q->getColumn(5).getString();
-  config.instance.memory = q->getColumn(6).getString();
-  config.health_check.protocol = q->getColumn(7).getString() == "HTTP"
-                                     ? domain::HealthCheckProtocol::kHttp
-                                     : domain::HealthCheckProtocol::kTcp;
-  config.health_check.path = q->getColumn(8).getString();
-  config.health_check.interval = q->getColumn(9).getInt();
-  config.health_check.timeout = q->getColumn(10).getInt();
-  config.health_check.healthy_threshold = q->getColumn(11).getInt();
-  config.health_check.unhealthy_threshold = q->getColumn(12).getInt();
+  ServiceConfig config = ReadConfig(*q, 0);
+  LoadEnv(c, pk, version, config);
+  return config;
+}
 
+void LoadEnv(Connection& c, int64_t pk, int64_t version,
+             ServiceConfig& config) {
   Query env(c,
             "SELECT kind, name, value FROM service_config_env"
             " WHERE service_pk = ? AND version = ?");
@@ -208,7 +228,6 @@ std::optional<ServiceConfig> LoadConfig(Connection& c, int64_t pk,
                      : image.runtime_environment_variables;
     vars[env->getColumn(1).getString()] = env->getColumn(2).getString();
   }
-  return config;
 }
 
 void InsertConfig(Connection& c, int64_t pk, int64_t version,
@@ -315,6 +334,56 @@ Service LoadService(Connection& c, int64_t pk) {
     row = ReadServiceRow(*q);
   }
   return Complete(c, std::move(row));
+}
+
+// GetService's read: the service, its configuration and both image versions
+// in one statement; the environment only if the configuration has one.
+absl::StatusOr<Service> ReadServiceSnapshot(Connection& c,
+                                            const domain::ServiceRef& ref) {
+  constexpr int kConfig = 11;
+  constexpr int kDeployed = kConfig + kConfigColumns;
+  constexpr int kLatest = kDeployed + 3;
+  constexpr int kHasEnv = kLatest + 3;
+  Query q(c,
+          "SELECT s.pk, s.service_id, s.name, s.url, s.status,"
+          " s.config_version, s.deployed_image_version, s.created_at,"
+          " s.updated_at, s.deleted_at, s.revision, " SM_CONFIG_COLUMNS("c")
+          ", d.version, d.image_identifier, d.recorded_at,"
+          " l.version, l.image_identifier, l.recorded_at,"
+          " EXISTS (SELECT 1 FROM service_config_env e"
+          "  WHERE e.service_pk = s.pk AND e.version = s.config_version)"
+          " FROM services s"
+          " LEFT JOIN service_configs c"
+          "  ON c.service_pk = s.pk AND c.version = s.config_version"
+          " LEFT JOIN service_images d"
+          "  ON d.service_pk = s.pk AND d.version = s.deployed_image_version"
+          " LEFT JOIN service_images l ON s.deleted_at IS NULL"
+          "  AND l.service_pk = s.pk AND l.version = (SELECT MAX(version)"
+          "   FROM service_images WHERE service_pk = s.pk)"
+          " WHERE s.service_id = ?");
+  q->bind(1, ref.id);
+  if (!q->executeStep() || q->getColumn(2).getString() != ref.name) {
+    return absl::NotFoundError(
+        absl::StrCat("service ", ref.name, "/", ref.id, " does not exist"));
+  }
+  ServiceRow row = ReadServiceRow(*q);
+  Service& service = row.service;
+  auto image = [&q](int first) -> std::optional<ImageVersion> {
+    if (q->getColumn(first).isNull()) return std::nullopt;
+    return ImageVersion{q->getColumn(first).getInt64(),
+                        q->getColumn(first + 1).getString(),
+                        FromMicros(q->getColumn(first + 2).getInt64())};
+  };
+  if (!q->getColumn(kConfig).isNull()) {
+    service.config = ReadConfig(*q, kConfig);
+  }
+  service.deployed_image = image(kDeployed);
+  service.latest_image = image(kLatest);
+  const bool has_env = q->getColumn(kHasEnv).getInt() != 0;
+  if (has_env && service.config) {
+    LoadEnv(c, row.pk, *row.config_version, *service.config);
+  }
+  return std::move(service);
 }
 
 absl::StatusOr<ServiceRow> FindService(Connection& c,
@@ -673,11 +742,15 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         db.exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
                                          : "PRAGMA synchronous = NORMAL");
         db.exec("PRAGMA foreign_keys = ON");
+        const std::string cache_size =
+            absl::StrCat("PRAGMA cache_size = -", options.cache_kib);
+        db.exec(cache_size);
         RETURN_IF_ERROR(Migrate(db, EmbeddedMigrations(), clock.Now()));
         std::vector<std::unique_ptr<Connection>> readers;
         for (int i = 0; i < options.read_connections; ++i) {
           readers.push_back(std::make_unique<Connection>(
               options.path, SQLite::OPEN_READONLY, options.busy_timeout_ms));
+          readers.back()->db().exec(cache_size);
         }
         return std::unique_ptr<SqliteStore>(
             new SqliteStore(options, clock, ids, observer, std::move(writer),
@@ -958,10 +1031,10 @@ absl::StatusOr<Service> SqliteStore::GetService(
   ReadLease lease = Read();
   Connection& c = *lease;
   return GuardSqlite("describe service", [&]() -> absl::StatusOr<Service> {
-    // One read transaction, so the parts are of one moment.
+    // One read transaction, so the parts are of one moment (the environment
+    // is a second statement).
     SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
-    ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
-    return Complete(c, std::move(row));
+    return ReadServiceSnapshot(c, service);
   });
 }
 

@@ -43,6 +43,9 @@ struct SqliteOptions {
   // FULL survives power loss; NORMAL (WAL) survives a process crash.
   bool synchronous_full = true;
   int read_connections = 4;
+  // Page cache of each connection. The hot pages of a large database (the
+  // service and operation indexes) fit, so reads seldom go to the file.
+  int cache_kib = 8192;
   int busy_timeout_ms = 5000;
   // The most writes that share one transaction.
   int max_writes_per_commit = 256;

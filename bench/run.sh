@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The ServiceManager benchmark: builds Release, seeds the databases, runs every
+# scenario against the real server and the baselines on 127.0.0.1, in
+# interleaved rounds, and prints one line per figure, then one line per
+# target:
+#
+#   ratio <name> <value> (target <op> <x>)
+#
+# Each figure is the median of the rounds. Usage:
+#   bench/run.sh [--rounds N] [--seconds S] [--scale-services N]
+# The 1M-service database is seeded once and kept in build-release/bench-data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=3
+seconds=5
+e2e_seconds=15
+scale_services=1000000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --e2e-seconds) e2e_seconds="$2"; shift 2 ;;
+    --scale-services) scale_services="$2"; shift 2 ;;
+    *) echo "usage: bench/run.sh [--rounds N] [--seconds S] [--e2e-seconds S] [--scale-services N]" >&2; exit 2 ;;
+  esac
+done
+
+tools/install-deps.sh >/dev/null
+build=build-release
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSM_WERROR=ON >/dev/null
+cmake --build "$build" -j"$(nproc)" --target servicemanager sm_bench_echo \
+  sm_bench_load sm_bench_seed sm_bench_sqlite >/dev/null
+bin="$build/bench"
+server="$build/server/servicemanager"
+data="$build/bench-data"
+work="$data/run"
+rm -rf "$work"
+mkdir -p "$data" "$work"
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# seed NAME ARGS...: seeds $data/NAME/servicemanager.db once.
+seed() {
+  local name="$1"; shift
+  local marker="$data/$name/seeded-with"
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$*" ]; then return; fi
+  rm -rf "${data:?}/$name"
+  mkdir -p "$data/$name"
+  "$bin/sm_bench_seed" --db "$data/$name/servicemanager.db" "$@" >&2
+  echo "$*" > "$marker"
+}
+# A fresh copy of a seeded database, for a run that writes.
+copy_of() {
+  local dir="$work/$1-$2"
+  rm -rf "$dir"; mkdir -p "$dir"
+  cp "$data/$1/servicemanager.db" "$dir/"
+  echo "$dir"
+}
+
+# start_server DIR [FLAGS...]: starts servicemanager on DIR; sets $port and
+# $server_pid and $startup_ms (spawn to ready line).
+start_server() {
+  local dir="$1"; shift
+  local log="$dir/server.log"
+  local t0; t0=$(date +%s%N)
+  "$server" --listen 127.0.0.1:0 --data-dir "$dir" "$@" 2>"$log" &
+  server_pid=$!
+  pids+=("$server_pid")
+  for _ in $(seq 1 600); do
+    if grep -q "ready: listening on" "$log"; then break; fi
+    sleep 0.01
+  done
+  startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  port=$(grep -o "ready: listening on 127.0.0.1:[0-9]*" "$log" | grep -o "[0-9]*$")
+}
+stop_server() {
+  kill "$1"; wait "$1" 2>/dev/null || true
+}
+
+results="$work/results"
+: > "$results"
+# record NAME RESULT-LINE: keeps "NAME key=value..." for the medians.
+record() {
+  echo "$1 ${2#result }" >> "$results"
+  echo "$1 ${2#result }"
+}
+load() {
+  "$bin/sm_bench_load" --duration-seconds "$seconds" "$@" 2>>"$work/load.err"
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
+echo "seeding (kept between runs)..."
+seed read-10k --services 10000 --operations-per-service 11 --hot-operations 100000
+seed writes --services 300000 --operations-per-service 1
+seed scale --services "$scale_services" --operations-per-service 11 --hot-operations 100000
+
+# Baseline servers, up for the whole run.
+"$bin/sm_bench_echo" > "$work/echo.out" &
+pids+=("$!")
+for _ in $(seq 1 300); do grep -q listening "$work/echo.out" && break; sleep 0.01; done
+echo_port=$(grep -o "[0-9]*$" "$work/echo.out")
+read_dir=$(copy_of read-10k 0)
+start_server "$read_dir"
+read_port=$port
+scale_dir="$data/scale"
+start_server "$scale_dir" --worker-delay-ms 200
+scale_port=$port
+record scale_startup "result ms=$startup_ms"
+scale_pid=$server_pid
+
+for round in $(seq 1 "$rounds"); do
+  echo "round $round"
+  record echo "$(load --target 127.0.0.1:$echo_port --scenario echo)"
+  record describe "$(load --target 127.0.0.1:$read_port --scenario describe)"
+  record describe_1m "$(load --target 127.0.0.1:$scale_port --scenario describe)"
+  record list_operations "$(load --target 127.0.0.1:$read_port --scenario list_operations)"
+  record list_operations_1m "$(load --target 127.0.0.1:$scale_port --scenario list_operations)"
+  record deep_list_operations "$(load --target 127.0.0.1:$read_port --scenario deep_list_operations --deep-pages 500)"
+  record deep_list_operations_1m "$(load --target 127.0.0.1:$scale_port --scenario deep_list_operations --deep-pages 500)"
+
+  # The write ceiling of SQLite alone, then the server's accepts, each on a
+  # fresh copy, at the same durability (FULL).
+  dir=$(copy_of writes "ceiling-$round")
+  record sqlite_ceiling "$("$bin/sm_bench_sqlite" --db "$dir/servicemanager.db" --duration-seconds "$seconds")"
+  dir=$(copy_of writes "pause-$round")
+  start_server "$dir" --worker-delay-ms 3600000
+  record pause "$(load --target 127.0.0.1:$port --scenario pause --max-services 300000)"
+  stop_server "$server_pid"
+
+  # Accepted and finished in the same window, with the worker's compute
+  # step at zero.
+  dir=$(copy_of writes "e2e-$round")
+  start_server "$dir" --worker-delay-ms 0
+  line=$("$bin/sm_bench_load" --duration-seconds "$e2e_seconds" --target 127.0.0.1:$port --scenario pause --max-services 300000 2>>"$work/load.err")
+  stop_server "$server_pid"
+  counts=$(sqlite3 "$dir/servicemanager.db" "SELECT COUNT(*), SUM(ended_at IS NOT NULL), SUM(ended_at IS NULL), CAST(AVG(ended_at - started_at) / 1000 AS INTEGER) FROM operations WHERE type = 'PAUSE_SERVICE'")
+  IFS='|' read -r accepted finished open mean_ms <<<"$counts"
+  record e2e "result accepted=$accepted finished=$finished open_at_stop=$open mean_accept_to_end_ms=$mean_ms ${line#result scenario=pause }"
+
+  dir=$(copy_of read-10k "mixed-$round")
+  start_server "$dir" --worker-delay-ms 0
+  record mixed "$(load --target 127.0.0.1:$port --scenario mixed)"
+  stop_server "$server_pid"
+done
+record scale_peak_rss "result kib=$(grep VmHWM /proc/$scale_pid/status | grep -o '[0-9]*')"
+
+# median NAME KEY: the median of KEY over NAME's rounds.
+median() {
+  grep "^$1 " "$results" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2 | sort -n |
+    awk '{v[NR]=$1} END {if (NR==0) print 0; else print v[int((NR+1)/2)]}'
+}
+# ratio NAME VALUE OP TARGET
+ratio() {
+  printf 'ratio %s %s (target %s %s)\n' "$1" "$2" "$3" "$4"
+}
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
+
+echo "medians over $rounds rounds:"
+for name in echo describe describe_1m list_operations list_operations_1m deep_list_operations deep_list_operations_1m pause mixed; do
+  echo "figure $name qps=$(median $name qps) p50_us=$(median $name p50_us) p99_us=$(median $name p99_us) p999_us=$(median $name p999_us)"
+done
+echo "figure sqlite_ceiling qps=$(median sqlite_ceiling qps)"
+accepted=$(median e2e accepted)
+finished=$(median e2e finished)
+echo "figure e2e accepted=$accepted finished=$finished open_at_stop=$(median e2e open_at_stop) mean_accept_to_end_ms=$(median e2e mean_accept_to_end_ms) accept_qps=$(median e2e qps)"
+echo "figure scale startup_ms=$(median scale_startup ms) peak_rss_kib=$(median scale_peak_rss kib)"
+
+ratio describe_qps_vs_echo "$(div "$(median describe qps)" "$(median echo qps)")" ">=" 0.7
+ratio describe_p99_vs_echo "$(div "$(median describe p99_us)" "$(median echo p99_us)")" "<=" 2
+ratio pause_accepts_vs_sqlite_ceiling "$(div "$(median pause qps)" "$(median sqlite_ceiling qps)")" ">=" 2
+ratio e2e_finished_vs_accepted "$(div "$finished" "$accepted")" ">=" 0.8
+ratio describe_1m_slowdown "$(div "$(median describe qps)" "$(median describe_1m qps)")" "<=" 1.3
+ratio list_operations_1m_slowdown "$(div "$(median list_operations qps)" "$(median list_operations_1m qps)")" "<=" 1.3
+ratio deep_list_operations_1m_slowdown "$(div "$(median deep_list_operations qps)" "$(median deep_list_operations_1m qps)")" "<=" 1.3
+ratio scale_startup_seconds "$(div "$(median scale_startup ms)" 1000)" "<=" 2
+ratio scale_peak_rss_mb "$(div "$(median scale_peak_rss kib)" 1024)" "<=" 150
