@@ -22,6 +22,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -40,6 +41,7 @@ struct Options {
   int channels = 4;
   double duration_seconds = 5;
   int max_services = 20000;
+  int64_t seeded = 0;
   int deep_pages = 200;
 };
 
@@ -51,10 +53,25 @@ struct Fixture {
   std::string deep_token;                 // A token far down its history.
 };
 
+// The ARN of the i-th service sm_bench_seed wrote (default region and
+// account).
+std::string SeededArn(int64_t i) {
+  return absl::StrFormat(
+      "arn:aws:apprunner:us-east-1:000000000000:service/svc-%08d/%032x", i,
+      i + 1);
+}
+
 bool LoadFixture(v1::ServiceManager::Stub& stub, const Options& options,
                  Fixture& fixture) {
+  if (options.seeded > 0) {
+    // Every seeded service is RUNNING; no listing of a million services.
+    for (int64_t i = 0; i < options.seeded; ++i) {
+      fixture.arns.push_back(SeededArn(i));
+    }
+    fixture.running_arns = fixture.arns;
+  }
   std::string token;
-  do {
+  while (options.seeded == 0) {
     grpc::ClientContext context;
     v1::ListServicesRequest request;
     request.set_max_results(100);
@@ -72,8 +89,11 @@ bool LoadFixture(v1::ServiceManager::Stub& stub, const Options& options,
       }
     }
     token = response.next_token();
-  } while (!token.empty() &&
-           static_cast<int>(fixture.arns.size()) < options.max_services);
+    if (token.empty() ||
+        static_cast<int>(fixture.arns.size()) >= options.max_services) {
+      break;
+    }
+  }
   if (fixture.arns.empty()) {
     std::cerr << "the server has no services\n";
     return false;
@@ -278,6 +298,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-services", options.max_services,
                  "services listed before the run, to pick from")
+      ->capture_default_str();
+  app.add_option("--seeded", options.seeded,
+                 "the server's database holds the N services sm_bench_seed "
+                 "wrote: use their ARNs instead of listing")
       ->capture_default_str();
   app.add_option("--deep-pages", options.deep_pages,
                  "pages of 100 to skip for deep_list_operations")

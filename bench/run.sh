@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 rounds=3
 seconds=5
-e2e_seconds=15
+e2e_seconds=20
 scale_services=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -117,12 +117,15 @@ scale_pid=$server_pid
 for round in $(seq 1 "$rounds"); do
   echo "round $round"
   record echo "$(load --target 127.0.0.1:$echo_port --scenario echo)"
-  record describe "$(load --target 127.0.0.1:$read_port --scenario describe)"
-  record describe_1m "$(load --target 127.0.0.1:$scale_port --scenario describe)"
-  record list_operations "$(load --target 127.0.0.1:$read_port --scenario list_operations)"
-  record list_operations_1m "$(load --target 127.0.0.1:$scale_port --scenario list_operations)"
-  record deep_list_operations "$(load --target 127.0.0.1:$read_port --scenario deep_list_operations --deep-pages 500)"
-  record deep_list_operations_1m "$(load --target 127.0.0.1:$scale_port --scenario deep_list_operations --deep-pages 500)"
+  # Reads pick among every seeded service.
+  small=(--target 127.0.0.1:$read_port --seeded 10000)
+  large=(--target 127.0.0.1:$scale_port --seeded "$scale_services")
+  record describe "$(load "${small[@]}" --scenario describe)"
+  record describe_1m "$(load "${large[@]}" --scenario describe)"
+  record list_operations "$(load "${small[@]}" --scenario list_operations)"
+  record list_operations_1m "$(load "${large[@]}" --scenario list_operations)"
+  record deep_list_operations "$(load "${small[@]}" --scenario deep_list_operations --deep-pages 500)"
+  record deep_list_operations_1m "$(load "${large[@]}" --scenario deep_list_operations --deep-pages 500)"
 
   # The write ceiling of SQLite alone, then the server's accepts, each on a
   # fresh copy, at the same durability (FULL).
@@ -130,14 +133,14 @@ for round in $(seq 1 "$rounds"); do
   record sqlite_ceiling "$("$bin/sm_bench_sqlite" --db "$dir/servicemanager.db" --duration-seconds "$seconds")"
   dir=$(copy_of writes "pause-$round")
   start_server "$dir" --worker-delay-ms 3600000
-  record pause "$(load --target 127.0.0.1:$port --scenario pause --max-services 300000)"
+  record pause "$(load --target 127.0.0.1:$port --scenario pause --seeded 300000)"
   stop_server "$server_pid"
 
   # Accepted and finished in the same window, with the worker's compute
   # step at zero.
   dir=$(copy_of writes "e2e-$round")
   start_server "$dir" --worker-delay-ms 0
-  line=$("$bin/sm_bench_load" --duration-seconds "$e2e_seconds" --target 127.0.0.1:$port --scenario pause --max-services 300000 2>>"$work/load.err")
+  line=$("$bin/sm_bench_load" --duration-seconds "$e2e_seconds" --target 127.0.0.1:$port --scenario pause --seeded 300000 2>>"$work/load.err")
   stop_server "$server_pid"
   counts=$(sqlite3 "$dir/servicemanager.db" "SELECT COUNT(*), SUM(ended_at IS NOT NULL), SUM(ended_at IS NULL), CAST(AVG(ended_at - started_at) / 1000 AS INTEGER) FROM operations WHERE type = 'PAUSE_SERVICE'")
   IFS='|' read -r accepted finished open mean_ms <<<"$counts"
@@ -145,7 +148,7 @@ for round in $(seq 1 "$rounds"); do
 
   dir=$(copy_of read-10k "mixed-$round")
   start_server "$dir" --worker-delay-ms 0
-  record mixed "$(load --target 127.0.0.1:$port --scenario mixed)"
+  record mixed "$(load --target 127.0.0.1:$port --scenario mixed --seeded 10000)"
   stop_server "$server_pid"
 done
 record scale_peak_rss "result kib=$(grep VmHWM /proc/$scale_pid/status | grep -o '[0-9]*')"
