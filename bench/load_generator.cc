@@ -47,10 +47,13 @@ struct Options {
 
 // What the load needs to know of the server's data before it starts.
 struct Fixture {
-  std::vector<std::string> arns;          // Services to describe or list.
-  std::vector<std::string> running_arns;  // RUNNING services, to pause.
-  std::string deep_arn;                   // The service with most operations.
-  std::string deep_token;                 // A token far down its history.
+  // Without `seeded`: services listed from the server, and the RUNNING ones.
+  std::vector<std::string> arns;
+  std::vector<std::string> running_arns;
+  // With it: services 0..seeded-1 as sm_bench_seed wrote them, all RUNNING.
+  int64_t seeded = 0;
+  std::string deep_arn;    // The service with most operations.
+  std::string deep_token;  // A token far down its history.
 };
 
 // The ARN of the i-th service sm_bench_seed wrote (default region and
@@ -63,13 +66,8 @@ std::string SeededArn(int64_t i) {
 
 bool LoadFixture(v1::ServiceManager::Stub& stub, const Options& options,
                  Fixture& fixture) {
-  if (options.seeded > 0) {
-    // Every seeded service is RUNNING; no listing of a million services.
-    for (int64_t i = 0; i < options.seeded; ++i) {
-      fixture.arns.push_back(SeededArn(i));
-    }
-    fixture.running_arns = fixture.arns;
-  }
+  // Seeded services are known without listing a million of them.
+  fixture.seeded = options.seeded;
   std::string token;
   while (options.seeded == 0) {
     grpc::ClientContext context;
@@ -94,7 +92,7 @@ bool LoadFixture(v1::ServiceManager::Stub& stub, const Options& options,
       break;
     }
   }
-  if (fixture.arns.empty()) {
+  if (fixture.arns.empty() && fixture.seeded == 0) {
     std::cerr << "the server has no services\n";
     return false;
   }
@@ -102,7 +100,7 @@ bool LoadFixture(v1::ServiceManager::Stub& stub, const Options& options,
     return true;
   }
   // The seeder gives the first service the longest history.
-  fixture.deep_arn = fixture.arns.front();
+  fixture.deep_arn = fixture.seeded > 0 ? SeededArn(0) : fixture.arns.front();
   for (int page = 0; page < options.deep_pages; ++page) {
     grpc::ClientContext context;
     v1::ListOperationsRequest request;
@@ -212,18 +210,23 @@ class Load {
       pause = absl::Uniform(bitgen_, 0, 10) == 0;
     }
     if (scenario == "echo") {
-      call->echo.set_text(fixture_.arns.empty() ? "" : fixture_.arns.front());
+      call->echo.set_text(SeededArn(0));
       echo_stubs_[channel]->async()->Echo(&call->context, &call->echo,
                                           &call->echoed, std::move(done));
     } else if (pause) {
       const size_t next = next_running_.fetch_add(1);
-      if (next >= fixture_.running_arns.size()) {
+      const size_t running = fixture_.seeded > 0
+                                 ? static_cast<size_t>(fixture_.seeded)
+                                 : fixture_.running_arns.size();
+      if (next >= running) {
         absl::MutexLock lock(&mu_);
         ran_out_ = true;
         --in_flight_;
         return;
       }
-      call->pause.set_service_arn(fixture_.running_arns[next]);
+      call->pause.set_service_arn(fixture_.seeded > 0
+                                      ? SeededArn(static_cast<int64_t>(next))
+                                      : fixture_.running_arns[next]);
       stubs_[channel]->async()->PauseService(&call->context, &call->pause,
                                              &call->paused, std::move(done));
     } else if (scenario == "describe" || scenario == "mixed") {
@@ -244,6 +247,9 @@ class Load {
 
   std::string RandomArn() {
     absl::MutexLock lock(&random_mu_);
+    if (fixture_.seeded > 0) {
+      return SeededArn(absl::Uniform<int64_t>(bitgen_, 0, fixture_.seeded));
+    }
     return fixture_
         .arns[absl::Uniform<size_t>(bitgen_, 0, fixture_.arns.size())];
   }

@@ -376,7 +376,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::TagResource(
           return absl::InvalidArgumentError("tags: give at least one tag");
         }
         RETURN_IF_ERROR(domain::ValidateTags(tags, "tags"));
-        return store_.TagService(ref, tags);
+        return store_.TagService(ref, tags, request->validate_only());
       });
 }
 
@@ -393,7 +393,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::UntagResource(
           return absl::InvalidArgumentError("tag_keys: give at least one key");
         }
         RETURN_IF_ERROR(domain::ValidateTagKeys(keys, "tag_keys"));
-        return store_.UntagService(ref, keys);
+        return store_.UntagService(ref, keys, request->validate_only());
       });
 }
 
@@ -424,8 +424,9 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
             request->image_identifier(), "image_identifier"));
         ASSIGN_OR_RETURN(
             store::SourceVersionRecorded recorded,
-            store_.RecordSourceVersion(ref, request->image_identifier()));
-        if (recorded.deployment) {
+            store_.RecordSourceVersion(ref, request->image_identifier(),
+ request->validate_only()));
+        if (recorded.deployment && !request->validate_only()) {
           on_accepted_();
           response->set_operation_id(recorded.deployment->id);
         }
@@ -464,7 +465,8 @@ grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
       write_pool_, context, [this, request, response]() -> absl::Status {
         RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
         ASSIGN_OR_RETURN(domain::Operation operation,
-                         store_.CancelOperation(request->operation_id()));
+                         store_.CancelOperation(request->operation_id(),
+ request->validate_only()));
         // A cancel in progress leaves the worker a rollback to do.
         on_accepted_();
         ToProto(operation, options_.partition, response->mutable_operation());

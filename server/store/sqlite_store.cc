@@ -309,81 +309,72 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
   return version;
 }
 
-// The service with its configuration and image versions.
-Service Complete(Connection& c, ServiceRow row) {
-  if (row.config_version) {
-    row.service.config = LoadConfig(c, row.pk, *row.config_version);
-  }
-  if (row.deployed_image_version) {
-    row.service.deployed_image =
-        LoadImage(c, row.pk, *row.deployed_image_version);
-  }
-  if (!row.service.deleted_at) {
-    row.service.latest_image = LoadImage(c, row.pk, std::nullopt);
-  }
-  return std::move(row.service);
-}
+// A whole service (its configuration and both image versions) in one
+// statement, by service_id or by pk; the environment only if the
+// configuration has one.
+#define SM_SELECT_SERVICE_SNAPSHOT                                          \
+  "SELECT s.pk, s.service_id, s.name, s.url, s.status,"                     \
+  " s.config_version, s.deployed_image_version, s.created_at,"              \
+  " s.updated_at, s.deleted_at, s.revision, " SM_CONFIG_COLUMNS("c")        \
+  ", d.version, d.image_identifier, d.recorded_at,"                         \
+  " l.version, l.image_identifier, l.recorded_at,"                          \
+  " EXISTS (SELECT 1 FROM service_config_env e"                             \
+  "  WHERE e.service_pk = s.pk AND e.version = s.config_version)"           \
+  " FROM services s"                                                        \
+  " LEFT JOIN service_configs c"                                            \
+  "  ON c.service_pk = s.pk AND c.version = s.config_version"               \
+  " LEFT JOIN service_images d"                                             \
+  "  ON d.service_pk = s.pk AND d.version = s.deployed_image_version"       \
+  " LEFT JOIN service_images l ON s.deleted_at IS NULL"                     \
+  "  AND l.service_pk = s.pk AND l.version = (SELECT MAX(version)"          \
+  "   FROM service_images WHERE service_pk = s.pk)"
+constexpr char kSnapshotById[] =
+    SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = ?";
+constexpr char kSnapshotByPk[] = SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = ?";
 
-// The service with internal key `pk`, complete, as the transaction sees it.
-Service LoadService(Connection& c, int64_t pk) {
-  ServiceRow row;
-  {
-    Query q(c, kSelectServiceByPk);
-    q->bind(1, pk);
-    q->executeStep();
-    row = ReadServiceRow(*q);
-  }
-  return Complete(c, std::move(row));
-}
-
-// GetService's read: the service, its configuration and both image versions
-// in one statement; the environment only if the configuration has one.
-absl::StatusOr<Service> ReadServiceSnapshot(Connection& c,
-                                            const domain::ServiceRef& ref) {
+// The service the snapshot statement `q` stands on.
+Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
   constexpr int kConfig = 11;
   constexpr int kDeployed = kConfig + kConfigColumns;
   constexpr int kLatest = kDeployed + 3;
   constexpr int kHasEnv = kLatest + 3;
-  Query q(c,
-          "SELECT s.pk, s.service_id, s.name, s.url, s.status,"
-          " s.config_version, s.deployed_image_version, s.created_at,"
-          " s.updated_at, s.deleted_at, s.revision, " SM_CONFIG_COLUMNS("c")
-          ", d.version, d.image_identifier, d.recorded_at,"
-          " l.version, l.image_identifier, l.recorded_at,"
-          " EXISTS (SELECT 1 FROM service_config_env e"
-          "  WHERE e.service_pk = s.pk AND e.version = s.config_version)"
-          " FROM services s"
-          " LEFT JOIN service_configs c"
-          "  ON c.service_pk = s.pk AND c.version = s.config_version"
-          " LEFT JOIN service_images d"
-          "  ON d.service_pk = s.pk AND d.version = s.deployed_image_version"
-          " LEFT JOIN service_images l ON s.deleted_at IS NULL"
-          "  AND l.service_pk = s.pk AND l.version = (SELECT MAX(version)"
-          "   FROM service_images WHERE service_pk = s.pk)"
-          " WHERE s.service_id = ?");
+  ServiceRow row = ReadServiceRow(q);
+  Service& service = row.service;
+  auto image = [&q](int first) -> std::optional<ImageVersion> {
+    if (q.getColumn(first).isNull()) return std::nullopt;
+    return ImageVersion{q.getColumn(first).getInt64(),
+                        q.getColumn(first + 1).getString(),
+                        FromMicros(q.getColumn(first + 2).getInt64())};
+  };
+  if (!q.getColumn(kConfig).isNull()) {
+    service.config = ReadConfig(q, kConfig);
+  }
+  service.deployed_image = image(kDeployed);
+  service.latest_image = image(kLatest);
+  const bool has_env = q.getColumn(kHasEnv).getInt() != 0;
+  if (has_env && service.config) {
+    LoadEnv(c, row.pk, *row.config_version, *service.config);
+  }
+  return std::move(service);
+}
+
+absl::StatusOr<Service> ReadServiceSnapshot(Connection& c,
+                                            const domain::ServiceRef& ref) {
+  Query q(c, kSnapshotById);
   q->bind(1, ref.id);
   if (!q->executeStep() || q->getColumn(2).getString() != ref.name) {
     return absl::NotFoundError(
         absl::StrCat("service ", ref.name, "/", ref.id, " does not exist"));
   }
-  ServiceRow row = ReadServiceRow(*q);
-  Service& service = row.service;
-  auto image = [&q](int first) -> std::optional<ImageVersion> {
-    if (q->getColumn(first).isNull()) return std::nullopt;
-    return ImageVersion{q->getColumn(first).getInt64(),
-                        q->getColumn(first + 1).getString(),
-                        FromMicros(q->getColumn(first + 2).getInt64())};
-  };
-  if (!q->getColumn(kConfig).isNull()) {
-    service.config = ReadConfig(*q, kConfig);
-  }
-  service.deployed_image = image(kDeployed);
-  service.latest_image = image(kLatest);
-  const bool has_env = q->getColumn(kHasEnv).getInt() != 0;
-  if (has_env && service.config) {
-    LoadEnv(c, row.pk, *row.config_version, *service.config);
-  }
-  return std::move(service);
+  return ReadServiceSnapshot(c, *q);
+}
+
+// The service with internal key `pk`, complete, as the transaction sees it.
+Service LoadService(Connection& c, int64_t pk) {
+  Query q(c, kSnapshotByPk);
+  q->bind(1, pk);
+  q->executeStep();
+  return ReadServiceSnapshot(c, *q);
 }
 
 absl::StatusOr<ServiceRow> FindService(Connection& c,
@@ -1152,7 +1143,7 @@ absl::StatusOr<Operation> SqliteStore::GetOperation(
 }
 
 absl::StatusOr<Operation> SqliteStore::CancelOperation(
-    absl::string_view operation_id) {
+    absl::string_view operation_id, bool validate_only) {
   Operation result;
   RETURN_IF_ERROR(
       Write("cancel operation", [&](WriteContext& w) -> absl::Status {
@@ -1189,6 +1180,7 @@ absl::StatusOr<Operation> SqliteStore::CancelOperation(
             break;
         }
         ASSIGN_OR_RETURN(result, LoadOperation(c, operation_id));
+        w.discard = validate_only;
         w.changes.push_back({LoadService(c, op.service_pk), result});
         return absl::OkStatus();
       }));
@@ -1196,7 +1188,8 @@ absl::StatusOr<Operation> SqliteStore::CancelOperation(
 }
 
 absl::StatusOr<SourceVersionRecorded> SqliteStore::RecordSourceVersion(
-    const domain::ServiceRef& service, absl::string_view image_identifier) {
+    const domain::ServiceRef& service, absl::string_view image_identifier,
+    bool validate_only) {
   SourceVersionRecorded result;
   RETURN_IF_ERROR(
       Write("record source version", [&](WriteContext& w) -> absl::Status {
@@ -1233,6 +1226,10 @@ absl::StatusOr<SourceVersionRecorded> SqliteStore::RecordSourceVersion(
           q->exec();
         }
         result.service = LoadService(c, row.pk);
+        if (validate_only) {
+          w.discard = true;
+          if (result.deployment) result.deployment->id.clear();
+        }
         w.changes.push_back({result.service, result.deployment});
         return absl::OkStatus();
       }));
@@ -1275,7 +1272,8 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
 }
 
 absl::Status SqliteStore::TagService(const domain::ServiceRef& service,
-                                     const std::vector<domain::Tag>& tags) {
+                                     const std::vector<domain::Tag>& tags,
+                                     bool validate_only) {
   return Write("tag resource", [&](WriteContext& w) -> absl::Status {
     Connection& c = w.connection;
     ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
@@ -1298,12 +1296,14 @@ absl::Status SqliteStore::TagService(const domain::ServiceRef& service,
           absl::StrCat("tags: a resource may have at most ",
                        domain::kMaxTagsPerResource, " tags"));
     }
+    w.discard = validate_only;
     return absl::OkStatus();
   });
 }
 
 absl::Status SqliteStore::UntagService(const domain::ServiceRef& service,
-                                       const std::vector<std::string>& keys) {
+                                       const std::vector<std::string>& keys,
+                                       bool validate_only) {
   return Write("untag resource", [&](WriteContext& w) -> absl::Status {
     Connection& c = w.connection;
     ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
@@ -1314,6 +1314,7 @@ absl::Status SqliteStore::UntagService(const domain::ServiceRef& service,
       q->bind(2, key);
       q->exec();
     }
+    w.discard = validate_only;
     return absl::OkStatus();
   });
 }
@@ -1345,18 +1346,14 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
       Write("take due operations", [&](WriteContext& w) -> absl::Status {
         Connection& c = w.connection;
         due.clear();
-        std::vector<std::string> claimed;
         {
           Query claim(c,
                       "UPDATE operations SET status = 'IN_PROGRESS',"
                       " due_at = ?1, updated_at = ?2"
-                      " WHERE due_at <= ?2 AND status = 'PENDING'"
-                      " RETURNING operation_id");
+                      " WHERE due_at <= ?2 AND status = 'PENDING'");
           claim->bind(1, Micros(now + compute_time));
           claim->bind(2, Micros(now));
-          while (claim->executeStep()) {
-            claimed.push_back(claim->getColumn(0).getString());
-          }
+          claim->exec();
         }
         struct Targets {
           int64_t pk;
@@ -1402,10 +1399,6 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
           if (targets[i].image) {
             due[i].image = LoadImage(c, targets[i].pk, *targets[i].image);
           }
-        }
-        for (const std::string& id : claimed) {
-          ASSIGN_OR_RETURN(Operation op, LoadOperation(c, id));
-          w.changes.push_back({std::nullopt, std::move(op)});
         }
         return absl::OkStatus();
       }));

@@ -81,17 +81,19 @@ class SqliteStore final : public Store {
   absl::StatusOr<domain::Operation> GetOperation(
       absl::string_view operation_id) override;
   absl::StatusOr<domain::Operation> CancelOperation(
-      absl::string_view operation_id) override;
+      absl::string_view operation_id, bool validate_only) override;
   absl::StatusOr<SourceVersionRecorded> RecordSourceVersion(
-      const domain::ServiceRef& service,
-      absl::string_view image_identifier) override;
+      const domain::ServiceRef& service, absl::string_view image_identifier,
+      bool validate_only) override;
   absl::StatusOr<Page<domain::Operation>> ListOperations(
       const domain::ServiceRef& service, int page_size,
       absl::string_view page_token) override;
   absl::Status TagService(const domain::ServiceRef& service,
-                          const std::vector<domain::Tag>& tags) override;
+                          const std::vector<domain::Tag>& tags,
+                          bool validate_only) override;
   absl::Status UntagService(const domain::ServiceRef& service,
-                            const std::vector<std::string>& keys) override;
+                            const std::vector<std::string>& keys,
+                            bool validate_only) override;
   absl::StatusOr<std::vector<domain::Tag>> ListTags(
       const domain::ServiceRef& service) override;
   absl::StatusOr<std::vector<Work>> TakeDueOperations(

@@ -139,7 +139,8 @@ class Store {
   // Mutating calls that take CallOptions honour them: a client token used
   // before with the same request returns Accepted::replayed_response and
   // changes nothing (INVALID_ARGUMENT with another request); validate_only
-  // writes nothing.
+  // writes nothing. The others take validate_only alone: every check runs
+  // and the result is what it would be, then nothing is written.
 
   // Inserts the service (OPERATION_IN_PROGRESS), its configuration, image
   // version 1 and tags, and a PENDING CREATE_SERVICE operation due at once.
@@ -178,14 +179,14 @@ class Store {
   // to roll back. Returns the operation as it now stands.
   // FAILED_PRECONDITION if it has ended.
   virtual absl::StatusOr<domain::Operation> CancelOperation(
-      absl::string_view operation_id) = 0;
+      absl::string_view operation_id, bool validate_only) = 0;
 
   // Records a new image version. If the service is RUNNING with auto
   // deployments on, also starts a START_DEPLOYMENT of it. FAILED_PRECONDITION
   // on a DELETED service.
   virtual absl::StatusOr<SourceVersionRecorded> RecordSourceVersion(
-      const domain::ServiceRef& service,
-      absl::string_view image_identifier) = 0;
+      const domain::ServiceRef& service, absl::string_view image_identifier,
+      bool validate_only) = 0;
 
   // The service's operations, newest first.
   virtual absl::StatusOr<Page<domain::Operation>> ListOperations(
@@ -195,9 +196,11 @@ class Store {
   // Adds tags, overwriting the values of existing keys. INVALID_ARGUMENT if
   // the service would have more than domain::kMaxTagsPerResource tags.
   virtual absl::Status TagService(const domain::ServiceRef& service,
-                                  const std::vector<domain::Tag>& tags) = 0;
+                                  const std::vector<domain::Tag>& tags,
+                                  bool validate_only) = 0;
   virtual absl::Status UntagService(const domain::ServiceRef& service,
-                                    const std::vector<std::string>& keys) = 0;
+                                    const std::vector<std::string>& keys,
+                                    bool validate_only) = 0;
   // Sorted by key.
   virtual absl::StatusOr<std::vector<domain::Tag>> ListTags(
       const domain::ServiceRef& service) = 0;

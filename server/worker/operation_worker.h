@@ -30,7 +30,7 @@ struct WorkerOptions {
   // stays IN_PROGRESS this long before the worker finishes it.
   absl::Duration compute_time = absl::Milliseconds(200);
   // Operations taken from the store per transaction.
-  int batch_size = 64;
+  int batch_size = 256;
 };
 
 class OperationWorker {

@@ -518,14 +518,14 @@ std::vector<Tag> NumberedTags(int from, int to) {
 TEST_F(SqliteStoreTest, TagOverwritesValuesAndUntagRemovesKeys) {
   Service service = CreateRunning("my-web");
   ASSERT_THAT(
-      store_->TagService(Ref(service), {{"team", "web"}, {"env", "dev"}}),
+      store_->TagService(Ref(service), {{"team", "web"}, {"env", "dev"}}, false),
       IsOk());
-  ASSERT_THAT(store_->TagService(Ref(service), {{"env", "prod"}}), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), {{"env", "prod"}}, false), IsOk());
   auto tags = store_->ListTags(Ref(service));
   ASSERT_THAT(tags, IsOk());
   EXPECT_THAT(*tags, ElementsAre(Tag{"env", "prod"}, Tag{"team", "web"}));
 
-  ASSERT_THAT(store_->UntagService(Ref(service), {"team", "not-there"}),
+  ASSERT_THAT(store_->UntagService(Ref(service), {"team", "not-there"}, false),
               IsOk());
   tags = store_->ListTags(Ref(service));
   ASSERT_THAT(tags, IsOk());
@@ -534,9 +534,9 @@ TEST_F(SqliteStoreTest, TagOverwritesValuesAndUntagRemovesKeys) {
 
 TEST_F(SqliteStoreTest, FiftyTagsAtMostAcrossCalls) {
   Service service = CreateRunning("my-web");
-  ASSERT_THAT(store_->TagService(Ref(service), NumberedTags(0, 30)), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), NumberedTags(0, 30), false), IsOk());
   // 30 + 21 new keys = 51: refused whole.
-  EXPECT_THAT(store_->TagService(Ref(service), NumberedTags(25, 51)),
+  EXPECT_THAT(store_->TagService(Ref(service), NumberedTags(25, 51), false),
               StatusIs(absl::StatusCode::kInvalidArgument));
   auto tags = store_->ListTags(Ref(service));
   ASSERT_THAT(tags, IsOk());
@@ -545,24 +545,24 @@ TEST_F(SqliteStoreTest, FiftyTagsAtMostAcrossCalls) {
   // Overwriting existing keys does not count twice: 30 + 20 new = 50.
   std::vector<Tag> more = NumberedTags(20, 50);
   more[0].value = "changed";
-  ASSERT_THAT(store_->TagService(Ref(service), more), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), more, false), IsOk());
   tags = store_->ListTags(Ref(service));
   ASSERT_THAT(tags, IsOk());
   ASSERT_THAT(*tags, SizeIs(50));
   EXPECT_EQ((*tags)[20], (Tag{"key-120", "changed"}));
-  EXPECT_THAT(store_->TagService(Ref(service), {{"one-more", "x"}}),
+  EXPECT_THAT(store_->TagService(Ref(service), {{"one-more", "x"}}, false),
               StatusIs(absl::StatusCode::kInvalidArgument));
 
   // After untagging one there is room for one.
-  ASSERT_THAT(store_->UntagService(Ref(service), {"key-100"}), IsOk());
-  EXPECT_THAT(store_->TagService(Ref(service), {{"one-more", "x"}}), IsOk());
+  ASSERT_THAT(store_->UntagService(Ref(service), {"key-100"}, false), IsOk());
+  EXPECT_THAT(store_->TagService(Ref(service), {{"one-more", "x"}}, false), IsOk());
 }
 
 TEST_F(SqliteStoreTest, TagsCannotChangeWhileAnOperationRuns) {
   Service service = Create("my-web");
-  EXPECT_THAT(store_->TagService(Ref(service), {{"team", "web"}}),
+  EXPECT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(store_->UntagService(Ref(service), {"team"}),
+  EXPECT_THAT(store_->UntagService(Ref(service), {"team"}, false),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   auto tags = store_->ListTags(Ref(service));
   ASSERT_THAT(tags, IsOk());
@@ -619,7 +619,7 @@ TEST_F(SqliteStoreTest, WorkCarriesWhatEachOperationDeploys) {
 
   // A version recorded while paused is not what resume deploys.
   auto recorded =
-      store_->RecordSourceVersion(Ref(service), "public.ecr.aws/nginx/nginx:2");
+      store_->RecordSourceVersion(Ref(service), "public.ecr.aws/nginx/nginx:2", false);
   ASSERT_THAT(recorded, IsOk());
   EXPECT_FALSE(recorded->deployment.has_value());
   EXPECT_EQ(recorded->service.status, ServiceStatus::kPaused);
@@ -752,7 +752,7 @@ TEST_F(SqliteStoreTest, RecordSourceVersionDeploysOnlyRunningAutoServices) {
       store_->GetService({"auto-off", "00000000000000000000000000000002"});
   ASSERT_THAT(manual, IsOk());
 
-  auto on = store_->RecordSourceVersion(Ref(autod), "repo/image:2");
+  auto on = store_->RecordSourceVersion(Ref(autod), "repo/image:2", false);
   ASSERT_THAT(on, IsOk());
   ASSERT_TRUE(on->deployment.has_value());
   EXPECT_EQ(on->deployment->type, OperationType::kStartDeployment);
@@ -762,7 +762,7 @@ TEST_F(SqliteStoreTest, RecordSourceVersionDeploysOnlyRunningAutoServices) {
   EXPECT_EQ(on->service.latest_image->version, 2);
   EXPECT_EQ(on->service.deployed_image->version, 1);
 
-  auto off = store_->RecordSourceVersion(Ref(*manual), "repo/image:2");
+  auto off = store_->RecordSourceVersion(Ref(*manual), "repo/image:2", false);
   ASSERT_THAT(off, IsOk());
   EXPECT_FALSE(off->deployment.has_value());
   EXPECT_EQ(off->service.status, ServiceStatus::kRunning);
@@ -774,7 +774,7 @@ TEST_F(SqliteStoreTest, RecordSourceVersionDeploysOnlyRunningAutoServices) {
 
 TEST_F(SqliteStoreTest, DeletePurgesButKeepsTheServiceReadable) {
   Service service = CreateRunning("my-web");
-  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false), IsOk());
   StartOk(service, OperationType::kDeleteService);
   clock_.Advance(absl::Seconds(2));
   ASSERT_EQ(FinishAll(true), 1);
@@ -791,9 +791,9 @@ TEST_F(SqliteStoreTest, DeletePurgesButKeepsTheServiceReadable) {
   auto tags = store_->ListTags(Ref(service));
   ASSERT_THAT(tags, IsOk());
   EXPECT_THAT(*tags, IsEmpty());
-  EXPECT_THAT(store_->TagService(Ref(service), {{"team", "web"}}),
+  EXPECT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(store_->RecordSourceVersion(Ref(service), "repo/image:2"),
+  EXPECT_THAT(store_->RecordSourceVersion(Ref(service), "repo/image:2", false),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(store_->StartOperation(Ref(service),
                                      OperationType::kDeleteService, {}, {}),
@@ -843,7 +843,7 @@ TEST_F(SqliteStoreTest, FailedDeleteIsDeleteFailedAndCanBeRetried) {
 
 TEST_F(SqliteStoreTest, PauseKeepsImagesAndConfigsDeleteRemovesThem) {
   Service service = CreateRunning("my-web");
-  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false), IsOk());
   EXPECT_EQ(CountRows("service_images", service), 1);
   EXPECT_EQ(CountRows("service_configs", service), 1);
   EXPECT_EQ(CountRows("service_config_env", service), 2);

@@ -214,7 +214,7 @@ TEST_F(OperationWorkerTest, VersionRecordedWhilePausedWaitsForADeployment) {
   Start(service, OperationType::kPauseService);
   Settle();
 
-  auto recorded = store_->RecordSourceVersion(Ref(service), kImage2);
+  auto recorded = store_->RecordSourceVersion(Ref(service), kImage2, false);
   ASSERT_THAT(recorded, IsOk());
   EXPECT_FALSE(recorded->deployment.has_value());
   ASSERT_TRUE(recorded->service.latest_image.has_value());
@@ -248,7 +248,7 @@ TEST_F(OperationWorkerTest, VersionRecordedWhilePausedWaitsForADeployment) {
 
 TEST_F(OperationWorkerTest, NewVersionDeploysItselfWithAutoDeployments) {
   Service service = CreateRunning("my-web", /*auto_deployments=*/true);
-  auto recorded = store_->RecordSourceVersion(Ref(service), kImage2);
+  auto recorded = store_->RecordSourceVersion(Ref(service), kImage2, false);
   ASSERT_THAT(recorded, IsOk());
   ASSERT_TRUE(recorded->deployment.has_value());
   EXPECT_EQ(recorded->deployment->type, OperationType::kStartDeployment);
@@ -263,7 +263,7 @@ TEST_F(OperationWorkerTest, NewVersionDeploysItselfWithAutoDeployments) {
 
 TEST_F(OperationWorkerTest, NewVersionWaitsWithoutAutoDeployments) {
   Service service = CreateRunning("my-web", /*auto_deployments=*/false);
-  auto recorded = store_->RecordSourceVersion(Ref(service), kImage2);
+  auto recorded = store_->RecordSourceVersion(Ref(service), kImage2, false);
   ASSERT_THAT(recorded, IsOk());
   EXPECT_FALSE(recorded->deployment.has_value());
 
@@ -432,7 +432,7 @@ TEST_F(OperationWorkerTest, FailedResumeLeavesTheServicePaused) {
 
 TEST_F(OperationWorkerTest, FailedDeploymentKeepsTheRunningVersion) {
   Service service = CreateRunning("my-web", /*auto_deployments=*/false);
-  ASSERT_THAT(store_->RecordSourceVersion(Ref(service), kImage2), IsOk());
+  ASSERT_THAT(store_->RecordSourceVersion(Ref(service), kImage2, false), IsOk());
   runtime_.Fail(FaultyRuntime::Call::kDeploy);
   Start(service, OperationType::kStartDeployment);
   EXPECT_EQ(Settle(), 1);
