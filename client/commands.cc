@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -19,12 +20,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/json_input.h"
 #include "client/output.h"
 #include "client/service_manager_client.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
-#include "google/protobuf/stubs/stringpiece.h"
-#include "google/protobuf/util/json_util.h"
 #include "servicemanager/v1/service_manager.pb.h"
 
 namespace servicemanager::client {
@@ -73,23 +74,79 @@ absl::Status AwaitOperation(const ServiceManagerClient& client,
   }
 }
 
+// A field that the request needs, and the option that sets it.
+struct Required {
+  absl::string_view option;  // "--service-arn"
+  absl::string_view field;   // "service_arn"
+};
+
+// Adds --cli-input-json to `sub` and checks, once `sub` is parsed, that the
+// request has each of `required`: CLI11's own check cannot know that the
+// JSON may give what the option would.
+template <typename Request>
+void AddCliInputJson(CLI::App& sub, std::shared_ptr<Request> request,
+                     std::vector<Required> required) {
+  auto input = std::make_shared<std::string>();
+  CLI::Option* option =
+      sub.add_option(
+             "--cli-input-json", *input,
+             "The whole request as JSON, or file://PATH to read it from a "
+             "file. Field names as in the API (service_arn or serviceArn) or "
+             "App Runner's (ServiceArn). Options given as well replace the "
+             "fields they set.")
+          ->type_name("JSON");
+  sub.final_callback([request, input, option, required = std::move(required)] {
+    if (option->count() > 0) {
+      absl::StatusOr<std::string> json = ReadCliInputJson(*input);
+      if (!json.ok()) {
+        throw CLI::ValidationError("--cli-input-json",
+                                   std::string(json.status().message()));
+      }
+      Request combined;
+      if (absl::Status parsed = ParseJson(*json, &combined); !parsed.ok()) {
+        throw CLI::ValidationError("--cli-input-json",
+                                   std::string(parsed.message()));
+      }
+      OverrideFields(*request, &combined);
+      *request = std::move(combined);
+    }
+    for (const Required& r : required) {
+      const google::protobuf::FieldDescriptor* field =
+          Request::descriptor()->FindFieldByName(std::string(r.field));
+      const google::protobuf::Reflection* reflection = request->GetReflection();
+      const bool set = field->is_repeated()
+                           ? reflection->FieldSize(*request, field) > 0
+                           : reflection->HasField(*request, field);
+      if (!set) {
+        throw CLI::RequiredError(
+            absl::StrCat(r.option, " is required (as an option or as \"",
+                         field->json_name(), "\" in --cli-input-json)"),
+            CLI::ExitCodes::RequiredError);
+      }
+    }
+  });
+}
+
 // The Command for `sub`: calls `method` with the request that the options of
 // `sub` fill in and prints the response; with `*wait`, then waits for the
 // operation the response names.
 template <typename Request, typename Response>
 Command MakeCommand(CLI::App* sub, std::string operation,
-                    std::shared_ptr<const Request> request,
+                    std::shared_ptr<Request> request,
                     ClientMethod<Request, Response> method,
+                    std::vector<Required> required,
                     std::shared_ptr<const bool> wait = nullptr) {
+  AddCliInputJson(*sub, request, std::move(required));
   return Command{
       .app = sub,
-      .operation = std::move(operation),
-      .run = [request = std::move(request), method, wait](
+      .operation = operation,
+      .run = [request, method, wait, operation](
                  const ServiceManagerClient& client,
                  const Io& io) -> absl::Status {
         absl::StatusOr<Response> response = (client.*method)(*request);
         if (!response.ok()) return response.status();
-        if (absl::Status printed = PrintJson(*response, io.out);
+        if (absl::Status printed =
+                PrintResponse(*response, io.output, operation, io.out);
             !printed.ok()) {
           return printed;
         }
@@ -99,6 +156,44 @@ Command MakeCommand(CLI::App* sub, std::string operation,
           }
         }
         return absl::OkStatus();
+      },
+  };
+}
+
+// The Command of a list subcommand: like MakeCommand, but unless
+// `*no_paginate` it follows each nextToken and prints one response with the
+// items of every page, as the AWS CLI does. No bound on the number of pages
+// (neither has the AWS CLI): the server's keyset tokens always move forward.
+template <typename Request, typename Response>
+Command MakeListCommand(CLI::App* sub, std::string operation,
+                        std::shared_ptr<Request> request,
+                        ClientMethod<Request, Response> method,
+                        std::vector<Required> required,
+                        std::shared_ptr<const bool> no_paginate) {
+  AddCliInputJson(*sub, request, std::move(required));
+  return Command{
+      .app = sub,
+      .operation = operation,
+      .run = [request, method, no_paginate, operation](
+                 const ServiceManagerClient& client,
+                 const Io& io) -> absl::Status {
+        Request page_request = *request;
+        Response merged;
+        while (true) {
+          absl::StatusOr<Response> page = (client.*method)(page_request);
+          if (!page.ok()) return page.status();
+          merged.MergeFrom(*page);  // Appends the page's items.
+          merged.set_next_token(page->next_token());
+          if (*no_paginate || page->next_token().empty()) break;
+          if (page->next_token() == page_request.next_token()) {
+            // A server that does not move forward would make this loop
+            // forever.
+            return absl::InternalError(
+                "the server returned the nextToken it was given");
+          }
+          page_request.set_next_token(page->next_token());
+        }
+        return PrintResponse(merged, io.output, operation, io.out);
       },
   };
 }
@@ -130,47 +225,55 @@ CLI::Option* AddJson(CLI::App& sub, const std::string& name,
       ->type_name("JSON");
 }
 
+constexpr Required kServiceArn{"--service-arn", "service_arn"};
+constexpr Required kResourceArn{"--resource-arn", "resource_arn"};
+constexpr Required kOperationId{"--operation-id", "operation_id"};
+
 template <typename Request>
 void AddServiceArn(CLI::App& sub, std::shared_ptr<Request> request) {
-  AddText(sub, "--service-arn", "ARN", "The ARN of the service.",
-          [request](const std::string& arn) { request->set_service_arn(arn); })
-      ->required();
+  AddText(sub, "--service-arn", "ARN", "The ARN of the service. Required.",
+          [request](const std::string& arn) { request->set_service_arn(arn); });
 }
 
 template <typename Request>
 void AddResourceArn(CLI::App& sub, std::shared_ptr<Request> request) {
-  AddText(sub, "--resource-arn", "ARN", "The ARN of the service.",
-          [request](const std::string& arn) { request->set_resource_arn(arn); })
-      ->required();
+  AddText(
+      sub, "--resource-arn", "ARN", "The ARN of the service. Required.",
+      [request](const std::string& arn) { request->set_resource_arn(arn); });
 }
 
-// Adds --max-results and --next-token.
+// Adds --max-results, --next-token (alias --starting-token) and
+// --no-paginate, which sets `*no_paginate`.
 template <typename Request>
-void AddPaging(CLI::App& sub, std::shared_ptr<Request> request) {
+void AddPaging(CLI::App& sub, std::shared_ptr<Request> request,
+               std::shared_ptr<bool> no_paginate) {
   sub.add_option_function<int32_t>(
          "--max-results",
          [request](int32_t max_results) {
            request->set_max_results(max_results);
          },
-         "The most results to return, 1-100 (default 20).")
+         "The page size, 1-100 (default 20): how many results each call "
+         "returns. smctl fetches every page unless --no-paginate is given.")
       ->type_name("N");
   AddText(
-      sub, "--next-token", "TOKEN",
-      "The nextToken of the previous page, for the next one.",
+      sub, "--next-token,--starting-token", "TOKEN",
+      "Start from the nextToken of an earlier call.",
       [request](const std::string& token) { request->set_next_token(token); });
+  sub.add_flag("--no-paginate", *no_paginate,
+               "Make one call and print its page, with a nextToken if there "
+               "are more.");
 }
 
-// Adds the three parts of a service's configuration, and returns
-// --source-configuration.
+// Adds the three parts of a service's configuration.
 template <typename Request>
-CLI::Option* AddConfigurations(CLI::App& sub,
-                               std::shared_ptr<Request> request) {
-  CLI::Option* source = AddJson(
-      sub, "--source-configuration",
-      "The source configuration as JSON, e.g. "
-      R"('{"image_repository":{"image_identifier":"public.ecr.aws/nginx/)"
-      R"(nginx:latest","image_repository_type":"ECR_PUBLIC"}}'.)",
-      [request] { return request->mutable_source_configuration(); });
+void AddConfigurations(CLI::App& sub, std::shared_ptr<Request> request,
+                       const std::string& source_note) {
+  AddJson(sub, "--source-configuration",
+          "The source configuration as JSON, e.g. "
+          R"('{"image_repository":{"image_identifier":"public.ecr.aws/nginx/)"
+          R"(nginx:latest","image_repository_type":"ECR_PUBLIC"}}'.)" +
+              source_note,
+          [request] { return request->mutable_source_configuration(); });
   AddJson(sub, "--instance-configuration",
           "The instance configuration as JSON, e.g. "
           R"('{"cpu":"1024","memory":"2048"}'.)",
@@ -179,25 +282,24 @@ CLI::Option* AddConfigurations(CLI::App& sub,
           "The health check configuration as JSON, e.g. "
           R"('{"protocol":"HTTP","path":"/healthz"}'.)",
           [request] { return request->mutable_health_check_configuration(); });
-  return source;
 }
 
 template <typename Request>
-CLI::Option* AddTags(CLI::App& sub, std::shared_ptr<Request> request) {
-  return sub
-      .add_option_function<std::vector<std::string>>(
-          "--tags",
-          [request](const std::vector<std::string>& texts) {
-            for (const std::string& text : texts) {
-              absl::StatusOr<v1::Tag> tag = ParseTag(text);
-              if (!tag.ok()) {
-                throw CLI::ValidationError("--tags",
-                                           std::string(tag.status().message()));
-              }
-              *request->add_tags() = *std::move(tag);
-            }
-          },
-          "The tags, each Key=KEY,Value=VALUE.")
+void AddTags(CLI::App& sub, std::shared_ptr<Request> request,
+             const std::string& note) {
+  sub.add_option_function<std::vector<std::string>>(
+         "--tags",
+         [request](const std::vector<std::string>& texts) {
+           for (const std::string& text : texts) {
+             absl::StatusOr<v1::Tag> tag = ParseTag(text);
+             if (!tag.ok()) {
+               throw CLI::ValidationError("--tags",
+                                          std::string(tag.status().message()));
+             }
+             *request->add_tags() = *std::move(tag);
+           }
+         },
+         "The tags, each Key=KEY,Value=VALUE." + note)
       ->type_name("TAG");
 }
 
@@ -230,10 +332,20 @@ void AddCallOptions(CLI::App& sub, std::shared_ptr<Request> request,
 
 template <typename Request>
 void AddOperationId(CLI::App& sub, std::shared_ptr<Request> request) {
-  AddText(sub, "--operation-id", "ID", "The id of the operation.",
-          [request](const std::string& id) { request->set_operation_id(id); })
-      ->required();
+  AddText(sub, "--operation-id", "ID", "The id of the operation. Required.",
+          [request](const std::string& id) { request->set_operation_id(id); });
 }
+
+// The footer of a subcommand's help: examples of its use.
+std::string Examples(std::initializer_list<absl::string_view> lines) {
+  std::string text = "Examples:";
+  for (absl::string_view line : lines) absl::StrAppend(&text, "\n  ", line);
+  return text;
+}
+
+constexpr char kArn[] =
+    "arn:aws:apprunner:us-east-1:000000000000:service/hello-web/"
+    "0123456789abcdef0123456789abcdef";
 
 Command AddCreateService(CLI::App& app) {
   auto request = std::make_shared<v1::CreateServiceRequest>();
@@ -242,14 +354,25 @@ Command AddCreateService(CLI::App& app) {
       "create-service", "Creates a service and starts its first deployment.");
   AddText(
       *sub, "--service-name", "NAME",
-      "The name of the service: 4-40 letters, digits, '-' and '_'.",
-      [request](const std::string& name) { request->set_service_name(name); })
-      ->required();
-  AddConfigurations(*sub, request)->required();
-  AddTags(*sub, request);
+      "The name of the service: 4-40 letters, digits, '-' and '_'. Required.",
+      [request](const std::string& name) { request->set_service_name(name); });
+  AddConfigurations(*sub, request, " Required.");
+  AddTags(*sub, request, "");
   AddCallOptions(*sub, request, wait);
+  sub->footer(Examples({
+      "smctl create-service --service-name hello-web \\",
+      "  --source-configuration "
+      R"('{"image_repository":{"image_identifier":)"
+      R"("public.ecr.aws/nginx/nginx:latest",)"
+      R"("image_repository_type":"ECR_PUBLIC"}}' \)",
+      "  --instance-configuration '{\"cpu\":\"1 vCPU\",\"memory\":\"2 GB\"}' "
+      "--tags Key=team,Value=web --wait",
+      "smctl create-service --cli-input-json file://create-service.json",
+  }));
   return MakeCommand<v1::CreateServiceRequest, v1::CreateServiceResponse>(
       sub, "CreateService", request, &ServiceManagerClient::CreateService,
+      {{"--service-name", "service_name"},
+       {"--source-configuration", "source_configuration"}},
       wait);
 }
 
@@ -259,21 +382,34 @@ Command AddDescribeService(CLI::App& app) {
       "describe-service",
       "Describes a service in any state, including DELETED.");
   AddServiceArn(*sub, request);
+  sub->footer(Examples({
+      absl::StrCat("smctl describe-service --service-arn ", kArn),
+      absl::StrCat("smctl describe-service --service-arn ", kArn,
+                   " --output table"),
+  }));
   return MakeCommand<v1::DescribeServiceRequest, v1::DescribeServiceResponse>(
-      sub, "DescribeService", request, &ServiceManagerClient::DescribeService);
+      sub, "DescribeService", request, &ServiceManagerClient::DescribeService,
+      {kServiceArn});
 }
 
 Command AddListServices(CLI::App& app) {
   auto request = std::make_shared<v1::ListServicesRequest>();
+  auto no_paginate = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand(
       "list-services",
       "Lists the services that are not deleted, oldest first.");
-  AddPaging(*sub, request);
+  AddPaging(*sub, request, no_paginate);
   sub->add_flag_function(
       "--show-deleted", [request](int64_t) { request->set_show_deleted(true); },
       "Also list the services deleted within the server's retention.");
-  return MakeCommand<v1::ListServicesRequest, v1::ListServicesResponse>(
-      sub, "ListServices", request, &ServiceManagerClient::ListServices);
+  sub->footer(Examples({
+      "smctl list-services --output text",
+      "smctl list-services --max-results 10 --no-paginate",
+      "smctl list-services --starting-token TOKEN --no-paginate",
+  }));
+  return MakeListCommand<v1::ListServicesRequest, v1::ListServicesResponse>(
+      sub, "ListServices", request, &ServiceManagerClient::ListServices, {},
+      no_paginate);
 }
 
 Command AddUpdateService(CLI::App& app) {
@@ -283,11 +419,16 @@ Command AddUpdateService(CLI::App& app) {
       "update-service",
       "Replaces the given parts of a service's configuration and redeploys.");
   AddServiceArn(*sub, request);
-  AddConfigurations(*sub, request);
+  AddConfigurations(*sub, request, "");
   AddCallOptions(*sub, request, wait);
+  sub->footer(Examples({
+      absl::StrCat("smctl update-service --service-arn ", kArn, " \\"),
+      "  --instance-configuration '{\"cpu\":\"2 vCPU\",\"memory\":\"4 GB\"}' "
+      "--wait",
+  }));
   return MakeCommand<v1::UpdateServiceRequest, v1::UpdateServiceResponse>(
       sub, "UpdateService", request, &ServiceManagerClient::UpdateService,
-      wait);
+      {kServiceArn}, wait);
 }
 
 // Pause, resume, delete and deployment: a service ARN and the call options.
@@ -301,17 +442,31 @@ Command AddLifecycleCommand(CLI::App& app, const std::string& name,
   CLI::App* sub = app.add_subcommand(name, description);
   AddServiceArn(*sub, request);
   AddCallOptions(*sub, request, wait);
-  return MakeCommand<Request, Response>(sub, operation, request, method, wait);
+  sub->footer(Examples({
+      absl::StrCat("smctl ", name, " --service-arn ", kArn, " --wait"),
+      absl::StrCat("smctl ", name, " --service-arn ", kArn,
+                   " --client-token nightly-2026-11-26"),
+  }));
+  return MakeCommand<Request, Response>(sub, operation, request, method,
+                                        {kServiceArn}, wait);
 }
 
 Command AddListOperations(CLI::App& app) {
   auto request = std::make_shared<v1::ListOperationsRequest>();
+  auto no_paginate = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand(
       "list-operations", "Lists a service's operations, newest first.");
   AddServiceArn(*sub, request);
-  AddPaging(*sub, request);
-  return MakeCommand<v1::ListOperationsRequest, v1::ListOperationsResponse>(
-      sub, "ListOperations", request, &ServiceManagerClient::ListOperations);
+  AddPaging(*sub, request, no_paginate);
+  sub->footer(Examples({
+      absl::StrCat("smctl list-operations --service-arn ", kArn,
+                   " --output table"),
+      absl::StrCat("smctl list-operations --service-arn ", kArn,
+                   " --max-results 1 --no-paginate"),
+  }));
+  return MakeListCommand<v1::ListOperationsRequest, v1::ListOperationsResponse>(
+      sub, "ListOperations", request, &ServiceManagerClient::ListOperations,
+      {kServiceArn}, no_paginate);
 }
 
 Command AddDescribeOperation(CLI::App& app) {
@@ -320,10 +475,14 @@ Command AddDescribeOperation(CLI::App& app) {
       "describe-operation",
       "Describes an operation, with why it failed if it did.");
   AddOperationId(*sub, request);
+  sub->footer(Examples({
+      "smctl describe-operation --operation-id "
+      "0f6f3f4e-8a3b-4c1d-9e2f-5a6b7c8d9e0f",
+  }));
   return MakeCommand<v1::DescribeOperationRequest,
                      v1::DescribeOperationResponse>(
       sub, "DescribeOperation", request,
-      &ServiceManagerClient::DescribeOperation);
+      &ServiceManagerClient::DescribeOperation, {kOperationId});
 }
 
 Command AddWaitOperation(CLI::App& app) {
@@ -345,8 +504,13 @@ Command AddWaitOperation(CLI::App& app) {
          "How long to wait at most, in seconds (default 60).")
       ->type_name("SECONDS")
       ->check(CLI::Range(0.0, 60.0));
+  sub->footer(Examples({
+      "smctl wait-operation --operation-id "
+      "0f6f3f4e-8a3b-4c1d-9e2f-5a6b7c8d9e0f --max-wait 30",
+  }));
   return MakeCommand<v1::WaitOperationRequest, v1::WaitOperationResponse>(
-      sub, "WaitOperation", request, &ServiceManagerClient::WaitOperation);
+      sub, "WaitOperation", request, &ServiceManagerClient::WaitOperation,
+      {kOperationId});
 }
 
 Command AddCancelOperation(CLI::App& app) {
@@ -357,16 +521,24 @@ Command AddCancelOperation(CLI::App& app) {
       "rolling it back.");
   AddOperationId(*sub, request);
   return MakeCommand<v1::CancelOperationRequest, v1::CancelOperationResponse>(
-      sub, "CancelOperation", request, &ServiceManagerClient::CancelOperation);
+      sub, "CancelOperation", request, &ServiceManagerClient::CancelOperation,
+      {kOperationId});
 }
 
 Command AddWatchService(CLI::App& app) {
   auto request = std::make_shared<v1::WatchServiceRequest>();
   CLI::App* sub = app.add_subcommand(
       "watch-service",
-      "Prints the service, then again at each change, one JSON line each, "
-      "until it is deleted.");
+      "Prints the service, then again at each change, until it is deleted: "
+      "one JSON line each (--output text: one line of its own fields; "
+      "--output table: one table each).");
   AddServiceArn(*sub, request);
+  AddCliInputJson(*sub, request, {kServiceArn});
+  sub->footer(Examples({
+      absl::StrCat("smctl watch-service --service-arn ", kArn),
+      absl::StrCat("smctl watch-service --service-arn ", kArn,
+                   " --output text | cut -f 8"),
+  }));
   return Command{
       .app = sub,
       .operation = "WatchService",
@@ -375,8 +547,18 @@ Command AddWatchService(CLI::App& app) {
         absl::Status printed;
         absl::Status watched = client.WatchService(
             *request, [&](const v1::WatchServiceResponse& change) {
-              printed = PrintJsonLine(change.service(), io.out);
-              return printed.ok();
+              switch (io.output) {
+                case OutputFormat::kJson:
+                  printed = PrintJsonLine(change.service(), io.out);
+                  break;
+                case OutputFormat::kText:
+                  io.out << FormatTextLine(change.service()) << std::endl;
+                  break;
+                case OutputFormat::kTable:
+                  io.out << FormatTable(change, "WatchService") << std::flush;
+                  break;
+              }
+              return printed.ok() && io.out.good();
             });
         return printed.ok() ? watched : printed;
       },
@@ -388,9 +570,14 @@ Command AddTagResource(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "tag-resource", "Adds tags, overwriting the value of keys that exist.");
   AddResourceArn(*sub, request);
-  AddTags(*sub, request)->required();
+  AddTags(*sub, request, " Required.");
+  sub->footer(Examples({
+      absl::StrCat("smctl tag-resource --resource-arn ", kArn,
+                   " --tags Key=env,Value=prod Key=team,Value=web"),
+  }));
   return MakeCommand<v1::TagResourceRequest, v1::TagResourceResponse>(
-      sub, "TagResource", request, &ServiceManagerClient::TagResource);
+      sub, "TagResource", request, &ServiceManagerClient::TagResource,
+      {kResourceArn, {"--tags", "tags"}});
 }
 
 Command AddUntagResource(CLI::App& app) {
@@ -403,11 +590,15 @@ Command AddUntagResource(CLI::App& app) {
          [request](const std::vector<std::string>& keys) {
            request->mutable_tag_keys()->Add(keys.begin(), keys.end());
          },
-         "The keys of the tags to remove.")
-      ->type_name("KEY")
-      ->required();
+         "The keys of the tags to remove. Required.")
+      ->type_name("KEY");
+  sub->footer(Examples({
+      absl::StrCat("smctl untag-resource --resource-arn ", kArn,
+                   " --tag-keys env team"),
+  }));
   return MakeCommand<v1::UntagResourceRequest, v1::UntagResourceResponse>(
-      sub, "UntagResource", request, &ServiceManagerClient::UntagResource);
+      sub, "UntagResource", request, &ServiceManagerClient::UntagResource,
+      {kResourceArn, {"--tag-keys", "tag_keys"}});
 }
 
 Command AddListTagsForResource(CLI::App& app) {
@@ -418,7 +609,7 @@ Command AddListTagsForResource(CLI::App& app) {
   return MakeCommand<v1::ListTagsForResourceRequest,
                      v1::ListTagsForResourceResponse>(
       sub, "ListTagsForResource", request,
-      &ServiceManagerClient::ListTagsForResource);
+      &ServiceManagerClient::ListTagsForResource, {kResourceArn});
 }
 
 Command AddNotifySourceVersion(CLI::App& app) {
@@ -430,16 +621,20 @@ Command AddNotifySourceVersion(CLI::App& app) {
       "with auto deployments on deploys it.");
   AddServiceArn(*sub, request);
   AddText(
-      *sub, "--image-identifier", "ID", "The pushed image version.",
-      [request](const std::string& id) { request->set_image_identifier(id); })
-      ->required();
+      *sub, "--image-identifier", "ID", "The pushed image version. Required.",
+      [request](const std::string& id) { request->set_image_identifier(id); });
   sub->add_flag("--wait", *wait,
                 "Wait until the deployment it started, if any, ends; exit 1 "
                 "unless it SUCCEEDED.");
+  sub->footer(Examples({
+      absl::StrCat("smctl notify-source-version --service-arn ", kArn,
+                   " --image-identifier public.ecr.aws/nginx/nginx:1.27"),
+  }));
   return MakeCommand<v1::NotifySourceVersionRequest,
                      v1::NotifySourceVersionResponse>(
       sub, "NotifySourceVersion", request,
-      &ServiceManagerClient::NotifySourceVersion, wait);
+      &ServiceManagerClient::NotifySourceVersion,
+      {kServiceArn, {"--image-identifier", "image_identifier"}}, wait);
 }
 
 }  // namespace
@@ -501,18 +696,6 @@ absl::StatusOr<v1::Tag> ParseTag(absl::string_view text) {
   tag.set_key(*std::move(key));
   tag.set_value(*std::move(value));
   return tag;
-}
-
-absl::Status ParseJson(absl::string_view json,
-                       google::protobuf::Message* message) {
-  google::protobuf::util::Status status =
-      google::protobuf::util::JsonStringToMessage(
-          google::protobuf::StringPiece(json.data(), json.size()), message);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid JSON: ", status.message().ToString()));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace servicemanager::client

@@ -13,18 +13,19 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client/output.h"
 #include "client/service_manager_client.h"
-#include "google/protobuf/message.h"
 #include "servicemanager/v1/service_manager.pb.h"
 
 namespace servicemanager::client {
 
-// Where a command prints: the response on `out`, progress and errors on
-// `err`, which may be a terminal.
+// Where and how a command prints: the response on `out` in `output`,
+// progress and errors on `err`, which may be a terminal.
 struct Io {
   std::ostream& out;
   std::ostream& err;
   bool terminal = false;  // Whether `err` is a terminal.
+  OutputFormat output = OutputFormat::kJson;
 };
 
 // The payload key of the status a command returns when its call succeeded
@@ -44,17 +45,16 @@ struct Command {
   std::function<absl::Status(const ServiceManagerClient&, const Io&)> run;
 };
 
-// Adds smctl's subcommands to `app`, which must outlive the result. A
-// malformed JSON or tag option makes `app.parse` throw CLI::ValidationError.
+// Adds smctl's subcommands to `app`, which must outlive the result. Each
+// takes --cli-input-json, the whole request as JSON; the options given as
+// well replace the fields they set. A malformed JSON or tag option makes
+// `app.parse` throw CLI::ValidationError, and a request that lacks a
+// required field once both are combined CLI::RequiredError naming the
+// option. The list commands fetch every page unless --no-paginate is given.
 std::vector<Command> AddCommands(CLI::App& app);
 
 // Parses a tag written in the AWS CLI's shorthand, "Key=KEY,Value=VALUE".
 absl::StatusOr<v1::Tag> ParseTag(absl::string_view text);
-
-// Parses JSON into `message`, which it replaces. Field names may be the
-// proto's ("image_repository") or lowerCamelCase ("imageRepository").
-absl::Status ParseJson(absl::string_view json,
-                       google::protobuf::Message* message);
 
 }  // namespace servicemanager::client
 

@@ -1,6 +1,7 @@
 // smctl: the command-line client of ServiceManager, used like the AWS CLI's
 // "aws apprunner" commands. Exits 0 on success, 1 when the call fails and 2 on
-// a usage error.
+// a usage error. The global options may come before or after the
+// subcommand, as with the AWS CLI.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -36,6 +37,13 @@ int main(int argc, char** argv) {
 
   CLI::App app("Manages the services of a ServiceManager server.", "smctl");
   app.require_subcommand(1);
+  // Set before the subcommands are added, which inherit it: lets the global
+  // options follow the subcommand.
+  app.fallthrough();
+  app.footer(
+      "Each subcommand has --help. Exit status: 0 on success, 1 when the call "
+      "fails (with the App Runner exception name on stderr), 2 on a usage "
+      "error.");
   std::string endpoint = "127.0.0.1:50051";
   app.add_option("--endpoint", endpoint, "The server, as HOST:PORT.")
       ->type_name("HOST:PORT")
@@ -46,6 +54,14 @@ int main(int argc, char** argv) {
                  "How long to wait for the server's answer, in seconds.")
       ->type_name("SECONDS")
       ->check(CLI::Validator(CheckPositive, "POSITIVE"))
+      ->capture_default_str();
+  std::string output = "json";
+  app.add_option("--output", output,
+                 "How to print responses: json (protobuf's JSON), table (an "
+                 "ASCII table) or text (tab-separated lines), as in the AWS "
+                 "CLI.")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"json", "table", "text"}))
       ->capture_default_str();
   const std::vector<client::Command> commands = client::AddCommands(app);
 
@@ -63,7 +79,9 @@ int main(int argc, char** argv) {
       client::MakeChannel(endpoint), absl::Seconds(timeout_seconds));
   const client::Io io{.out = std::cout,
                       .err = std::cerr,
-                      .terminal = isatty(STDERR_FILENO) == 1};
+                      .terminal = isatty(STDERR_FILENO) == 1,
+                      // The check above accepts only valid names.
+                      .output = *client::ParseOutputFormat(output)};
   if (absl::Status status = command->run(service_manager, io); !status.ok()) {
     if (status.GetPayload(client::kOperationFailed).has_value()) {
       std::cerr << status.message() << "\n";

@@ -30,3 +30,14 @@ if [ "${SM_DEPS_NODE:-1}" != 0 ] && ! { command -v node && command -v npm; } >/d
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm
 fi
+
+# The buf CLI (npm package @bufbuild/buf, pinned in tools/buf/package-lock.json)
+# for the test that drives the server with `buf curl` through server
+# reflection only, as grpcurl would (grpcurl is not packaged in Debian). It
+# goes into build-tools/buf, which git ignores and later runs keep (npm-ci.sh
+# installs again only when the lock file changes), before cmake configures:
+# tests/cli registers the test where it finds buf.
+if [ "${SM_DEPS_NODE:-1}" != 0 ] && command -v npm >/dev/null; then
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  "$root/tests/deploy/npm-ci.sh" "$root/tools/buf" "$root/build-tools/buf"
+fi
