@@ -470,7 +470,7 @@ TEST_F(OperationWorkerTest, ThousandsOfPendingOperationsAllFinish) {
   int finished = 0;
   int batches = 0;
   for (int n = RunOnce(); n > 0; n = RunOnce()) {
-    EXPECT_LE(n, 64);
+    EXPECT_LE(n, WorkerOptions{}.batch_size);
     finished += n;
     ++batches;
     ASSERT_LT(batches, 1000);
