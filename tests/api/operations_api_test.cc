@@ -293,6 +293,14 @@ TEST_F(OperationsApiTest, AReaderThatDoesNotReadBlocksNoOneElse) {
   auto idle = stub_->WatchService(&idle_context, request);
 
   StreamReader watch(*stub_, arn);
+  // Both watches start with the service as it stands: let them subscribe
+  // before it changes, so the count below is exact.
+  ASSERT_EQ(watch.Await(1).size(), 1u);
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (hub_.service_subscriptions() < 2 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(hub_.service_subscriptions(), 2u);
   // More changes than gRPC's flow-control window holds for the idle client.
   constexpr int kCycles = 40;
   for (int i = 0; i < kCycles; ++i) {
