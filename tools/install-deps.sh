@@ -6,6 +6,7 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libsqlite3-dev libsqlitecpp-dev sqlite3
   libabsl-dev libcli11-dev libgtest-dev libgmock-dev prometheus-cpp-dev
+  libcpp-httplib-dev libssl-dev
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
