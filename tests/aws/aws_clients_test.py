@@ -13,6 +13,7 @@ Run by ctest (tests/aws/CMakeLists.txt), one class per test:
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -426,6 +427,40 @@ class Boto3ErrorsTest(ServerTestCase):
         self.assertEqual((status, body["__type"]),
                          (404, "UnknownOperationException"))
         # Still serving.
+        self.assertEqual(self.post(b"{}")[0], 200)
+
+
+    def test_mutated_bodies_get_json_answers(self):
+        """Random edits of a valid body: every answer is JSON, 200 or a 400
+        with an AWS exception name, and the server keeps serving."""
+        rng = random.Random(8)  # Fixed, so that a failure reproduces.
+        base = json.dumps({
+            "ServiceName": "mutated-web", "SourceConfiguration": IMAGE,
+            "InstanceConfiguration": {"Cpu": "1 vCPU", "Memory": "2 GB"},
+            "HealthCheckConfiguration": {"Protocol": "HTTP", "Interval": 5},
+            "Tags": [{"Key": "k", "Value": "v"}]}).encode()
+        alphabet = b'{}[]",:0123456789.-eEtrufalsn\\ \x00\xff\xc3'
+        targets = ["CreateService", "UpdateService", "ListServices",
+                   "TagResource", "DescribeService"]
+        answers = set()
+        for _ in range(500):
+            body = bytearray(base)
+            for _ in range(rng.randint(1, 6)):
+                at = rng.randrange(len(body))
+                choice = rng.random()
+                if choice < 0.4:
+                    del body[at]
+                elif choice < 0.8:
+                    body[at:at] = bytes([rng.choice(alphabet)])
+                else:
+                    body[at:at] = base[rng.randrange(len(base)):][:40]
+            status, answer = self.post(
+                bytes(body), target=f"AppRunner.{rng.choice(targets)}")
+            answers.add((status, answer.get("__type", "")))
+        self.assertLessEqual(
+            answers, {(200, ""), (400, "SerializationException"),
+                      (400, "InvalidRequestException")})
+        self.assertIn((400, "SerializationException"), answers)
         self.assertEqual(self.post(b"{}")[0], 200)
 
 
