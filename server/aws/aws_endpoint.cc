@@ -195,27 +195,33 @@ absl::StatusOr<std::unique_ptr<AwsEndpoint>> AwsEndpoint::Start(
   // Errors httplib answers itself (no handler for the method, a body over
   // the limit, an unreadable request) get an AWS error body too. Called for
   // every status >= 400; the handler's own errors already have a body.
-  const size_t max_body_bytes = o.max_body_bytes;
   server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [max_body_bytes](const httplib::Request& request,
-                       httplib::Response& response) {
+      [self](const httplib::Request& request, httplib::Response& response) {
         if (!response.body.empty()) {
           return httplib::Server::HandlerResponse::Unhandled;
         }
         const int status = response.status;
+        std::string type = kSerializationException;
         if (status == 404 || status == 405) {
+          type = kUnknownOperationException;
           SetError(
-              response, status, kUnknownOperationException,
+              response, status, type,
               absl::StrCat("App Runner's API is POST with X-Amz-Target, not ",
                            request.method));
         } else if (status == 413) {
-          SetError(response, status, kSerializationException,
+          SetError(response, status, type,
                    absl::StrCat("the request body is larger than ",
-                                max_body_bytes, " bytes"));
+                                self->options_.max_body_bytes, " bytes"));
         } else {
-          SetError(response, status, kSerializationException,
+          SetError(response, status, type,
                    "the HTTP request could not be read");
         }
+        response.set_header("x-amzn-RequestId",
+                            self->request_ids_.NewOperationId());
+        Log(LogLevel::kInfo, "aws request",
+            {{"target", request.get_header_value("X-Amz-Target")},
+             {"http_status", status},
+             {"error_type", type}});
         return httplib::Server::HandlerResponse::Handled;
       }));
   // Nothing here should throw; if something does (memory), the caller gets

@@ -246,6 +246,7 @@ TEST_F(AppRunnerEndpointTest, RefusesBodiesOverTheLimitBeforeReadingThem) {
            absl::StrCat(R"({"NextToken": ")", std::string(2000, 'x'), "\"}"));
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(big->get_header_value("x-amzn-RequestId").size(), 36u);
   EXPECT_EQ(At(ParseObject(big->body), "__type"), "SerializationException");
   httplib::Result small = Post("AppRunner.ListServices", "{}");
   ASSERT_TRUE(small);
