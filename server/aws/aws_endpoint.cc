@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -184,6 +185,13 @@ absl::StatusOr<std::unique_ptr<AwsEndpoint>> AwsEndpoint::Start(
   // A response is written in two pieces (headers, then the body); without
   // this, Nagle's algorithm and delayed ACKs hold the body back ~40 ms.
   server.set_tcp_nodelay(true);
+  // httplib's default sets SO_REUSEPORT, with which a second server on the
+  // same port would start and silently take half the connections. A taken
+  // port must be an error; SO_REUSEADDR only allows a quick restart.
+  server.set_socket_options([](socket_t socket) {
+    int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
 
   AwsEndpoint* self = endpoint.get();
   // App Runner's protocol ignores the path (the operation is in
@@ -237,7 +245,7 @@ absl::StatusOr<std::unique_ptr<AwsEndpoint>> AwsEndpoint::Start(
                               : (server.bind_to_port(host, port) ? port : -1);
   if (endpoint->port_ <= 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", endpoint->options_.listen));
+        "cannot bind: the port is taken or the host is not this machine's");
   }
   endpoint->thread_ =
       std::thread([self] { self->server_->listen_after_bind(); });

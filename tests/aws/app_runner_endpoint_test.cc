@@ -327,6 +327,14 @@ TEST_F(AppRunnerEndpointTest, ServesAtMostMaxConnectionsAtOnce) {
   EXPECT_EQ(waiting.get(), 200);
 }
 
+TEST_F(AppRunnerEndpointTest, ATakenPortIsAnError) {
+  StartEndpoint(nullptr);
+  EXPECT_FALSE(AwsEndpoint::Start(
+                   *translator_, nullptr,
+                   {.listen = absl::StrCat("127.0.0.1:", endpoint_->port())})
+                   .ok());
+}
+
 TEST(LoopbackTest, RecognizesLoopbackListenAddresses) {
   EXPECT_TRUE(IsLoopbackListenAddress("127.0.0.1:8080"));
   EXPECT_TRUE(IsLoopbackListenAddress("127.1.2.3:0"));
