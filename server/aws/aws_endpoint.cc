@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -247,8 +249,15 @@ absl::StatusOr<std::unique_ptr<AwsEndpoint>> AwsEndpoint::Start(
     return absl::UnavailableError(
         "cannot bind: the port is taken or the host is not this machine's");
   }
-  endpoint->thread_ =
-      std::thread([self] { self->server_->listen_after_bind(); });
+  endpoint->thread_ = std::thread([self] {
+    self->server_->listen_after_bind();
+    self->listen_ended_ = true;
+  });
+  // httplib's stop() does nothing until the listen loop has started, so a
+  // Stop right after Start would wait forever: Start returns once it runs.
+  while (!server.is_running() && !endpoint->listen_ended_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return endpoint;
 }
 

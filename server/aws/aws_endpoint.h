@@ -13,6 +13,7 @@
 #ifndef SERVICEMANAGER_SERVER_AWS_AWS_ENDPOINT_H_
 #define SERVICEMANAGER_SERVER_AWS_AWS_ENDPOINT_H_
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -90,6 +91,7 @@ class AwsEndpoint {
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   std::thread thread_;
+  std::atomic<bool> listen_ended_ = false;
 };
 
 }  // namespace servicemanager::aws
