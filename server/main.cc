@@ -1,6 +1,6 @@
 // servicemanager: flags, database, worker, gRPC server (with health checking,
-// reflection and RPC logging) and the optional /metrics endpoint; drains and
-// stops on SIGTERM or SIGINT.
+// reflection and RPC logging), the optional /metrics endpoint and the optional
+// App Runner (AWS JSON) endpoint; drains and stops on SIGTERM or SIGINT.
 #include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -32,6 +32,9 @@
 #include "absl/time/time.h"
 #include "api/change_hub.h"
 #include "api/service_manager_service.h"
+#include "aws/app_runner_translator.h"
+#include "aws/aws_endpoint.h"
+#include "aws/sigv4.h"
 #include "common/clock.h"
 #include "common/id_generator.h"
 #include "common/log.h"
@@ -61,7 +64,9 @@ struct Flags {
   std::string service_url_domain = "servicemanager.local";
   std::string sqlite_synchronous = "full";
   std::string log_format = "text";
-  std::string metrics_listen;  // Empty: no /metrics.
+  std::string metrics_listen;        // Empty: no /metrics.
+  std::string aws_listen;            // Empty: no App Runner endpoint.
+  std::string aws_credentials_file;  // Empty: any signature (loopback only).
   int shutdown_grace_seconds = 10;
   std::string retention = "720h";
   std::string client_token_retention = "24h";
@@ -147,11 +152,12 @@ std::string HostOf(const std::string& address) {
   return address.substr(0, address.rfind(':'));
 }
 
-// Runs the worker, the gRPC server and the metrics endpoint on an open store
-// until SIGTERM or SIGINT, then stops them in order. The store is closed by
-// the caller, after everything that uses it is gone.
-void Serve(const Flags& flags, const sigset_t& signals,
-           const std::string& database_path,
+// Runs the worker, the gRPC server, the metrics endpoint and the App Runner
+// endpoint on an open store until SIGTERM or SIGINT, then stops them in order.
+// The store is closed by the caller, after everything that uses it is gone.
+void Serve(const Flags& flags,
+           const std::vector<servicemanager::aws::AwsCredential>& aws_keys,
+           const sigset_t& signals, const std::string& database_path,
            servicemanager::store::SqliteStore& store,
            servicemanager::api::ChangeHub& hub,
            servicemanager::observability::Metrics& metrics,
@@ -236,6 +242,37 @@ void Serve(const Flags& flags, const sigset_t& signals,
     worker.Stop();
     Fatal(absl::StrCat("cannot listen on --listen ", flags.listen));
   }
+
+  // The App Runner endpoint calls the API through the server's in-process
+  // channel, so every rule (and the RPC log and metrics) is the gRPC API's.
+  std::unique_ptr<servicemanager::aws::AppRunnerTranslator> translator;
+  std::unique_ptr<servicemanager::aws::SigV4Verifier> verifier;
+  std::unique_ptr<servicemanager::aws::AwsEndpoint> aws_endpoint;
+  if (!flags.aws_listen.empty()) {
+    translator = std::make_unique<servicemanager::aws::AppRunnerTranslator>(
+        server->InProcessChannel(grpc::ChannelArguments()));
+    if (!aws_keys.empty()) {
+      verifier = std::make_unique<servicemanager::aws::SigV4Verifier>(
+          aws_keys, flags.region, "apprunner", flags.account_id, clock);
+    }
+    absl::StatusOr<std::unique_ptr<servicemanager::aws::AwsEndpoint>> started =
+        servicemanager::aws::AwsEndpoint::Start(*translator, verifier.get(),
+                                                {.listen = flags.aws_listen});
+    if (!started.ok()) {
+      server->Shutdown();
+      janitor.Stop();
+      worker.Stop();
+      Fatal(absl::StrCat("cannot listen on --aws-listen ", flags.aws_listen,
+                         ": ", started.status().message()));
+    }
+    aws_endpoint = *std::move(started);
+    Log(LogLevel::kInfo,
+        absl::StrCat("aws: serving App Runner's API on http://",
+                     HostOf(flags.aws_listen), ":", aws_endpoint->port(),
+                     verifier ? ", SigV4 verified"
+                              : ", any signature accepted (loopback only)"));
+  }
+
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(api_name, true);
@@ -261,6 +298,12 @@ void Serve(const Flags& flags, const sigset_t& signals,
   // civetweb takes up to two seconds to stop its listener; meanwhile the
   // server drains.
   std::thread stop_metrics([&exposer] { exposer.reset(); });
+  // The App Runner endpoint stops first: its requests in flight are gRPC
+  // calls, which need the server up to finish.
+  if (aws_endpoint != nullptr) {
+    aws_endpoint->Stop();
+    Log(LogLevel::kInfo, "aws endpoint stopped");
+  }
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(flags.shutdown_grace_seconds));
   Log(LogLevel::kInfo, "gRPC server stopped");
@@ -294,11 +337,43 @@ int Run(const Flags& flags) {
        {"sqlite_synchronous", flags.sqlite_synchronous},
        {"log_format", flags.log_format},
        {"metrics_listen", flags.metrics_listen},
+       {"aws_listen", flags.aws_listen},
+       {"aws_credentials_file", flags.aws_credentials_file},
        {"shutdown_grace_seconds", flags.shutdown_grace_seconds},
        {"retention", flags.retention},
        {"client_token_retention", flags.client_token_retention},
        {"janitor_interval", flags.janitor_interval},
        {"operation_deadlines", absl::StrJoin(flags.operation_deadlines, ",")}});
+
+  // Without credentials the App Runner endpoint accepts any signature, which
+  // is only safe where nobody else can connect.
+  std::vector<servicemanager::aws::AwsCredential> aws_keys;
+  if (!flags.aws_credentials_file.empty()) {
+    if (flags.aws_listen.empty()) {
+      Fatal("--aws-credentials-file is given without --aws-listen");
+    }
+    absl::StatusOr<std::vector<servicemanager::aws::AwsCredential>> keys =
+        servicemanager::aws::ReadCredentialsFile(flags.aws_credentials_file);
+    if (!keys.ok()) {
+      Fatal(absl::StrCat("--aws-credentials-file: ", keys.status().message()));
+    }
+    aws_keys = *std::move(keys);
+    for (const servicemanager::aws::AwsCredential& key : aws_keys) {
+      if (key.account_id != flags.account_id) {
+        Log(LogLevel::kWarning,
+            "aws: access key of another account; its requests are refused "
+            "(UnrecognizedClientException)",
+            {{"access_key_id", key.access_key_id},
+             {"account_id", key.account_id}});
+      }
+    }
+  } else if (!flags.aws_listen.empty() &&
+             !servicemanager::aws::IsLoopbackListenAddress(flags.aws_listen)) {
+    Fatal(absl::StrCat(
+        "--aws-listen ", flags.aws_listen,
+        " is not a loopback address: give --aws-credentials-file so that "
+        "requests are verified (SigV4), or listen on 127.0.0.1"));
+  }
 
   std::error_code error;
   std::filesystem::create_directories(flags.data_dir, error);
@@ -330,7 +405,7 @@ int Run(const Flags& flags) {
     Fatal(absl::StrCat("cannot open the database ", options.path, ": ",
                        store.status().message()));
   }
-  Serve(flags, signals, database_path, **store, hub, metrics, clock);
+  Serve(flags, aws_keys, signals, database_path, **store, hub, metrics, clock);
   store->reset();
   Log(LogLevel::kInfo, "stopped: database closed");
   return 0;
@@ -402,6 +477,17 @@ int main(int argc, char** argv) {
                  "HOST:PORT of the Prometheus endpoint GET /metrics; empty "
                  "(the default) serves none")
       ->envname("SERVICEMANAGER_METRICS_LISTEN");
+  app.add_option("--aws-listen", flags.aws_listen,
+                 "HOST:PORT of App Runner's HTTP API (AWS JSON 1.0, for the "
+                 "AWS CLI and SDKs); empty (the default) serves none; port 0 "
+                 "picks a free one")
+      ->envname("SERVICEMANAGER_AWS_LISTEN");
+  app.add_option("--aws-credentials-file", flags.aws_credentials_file,
+                 "file of 'ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID' lines; "
+                 "requests to --aws-listen must then be signed (SigV4) with "
+                 "one of them. Without it any signature is accepted, on a "
+                 "loopback --aws-listen only")
+      ->envname("SERVICEMANAGER_AWS_CREDENTIALS_FILE");
   app.add_option("--shutdown-grace-seconds", flags.shutdown_grace_seconds,
                  "on SIGTERM or SIGINT, how long RPCs in flight may take to "
                  "end before they are cancelled")

@@ -207,6 +207,16 @@ test('policy: resources, probes and the shutdown grace', () => {
   rejects(/container port "grpc" must be SERVICEMANAGER_LISTEN's port 50052/, ({ container }) => {
     setEnv(container, 'SERVICEMANAGER_LISTEN', '0.0.0.0:50052');
   });
+  rejects(/container port "apprunner" must be SERVICEMANAGER_AWS_LISTEN's port 8081/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_AWS_LISTEN', '0.0.0.0:8081');
+  });
+  rejects(/SERVICEMANAGER_AWS_CREDENTIALS_FILE must be set/, ({ container }) => {
+    container.env = container.env.filter((e) => e.name !== 'SERVICEMANAGER_AWS_CREDENTIALS_FILE');
+  });
+  rejects(/SERVICEMANAGER_AWS_CREDENTIALS_FILE \/etc\/servicemanager\/aws\/credentials is not on a mounted volume/,
+          ({ container }) => {
+            container.volumeMounts = container.volumeMounts.filter((m) => m.name !== 'aws-credentials');
+          });
   rejects(/terminationGracePeriodSeconds is 15; it must be at least the server's shutdown grace 30/,
           ({ container }) => { setEnv(container, 'SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS', '30'); });
   rejects(/terminationGracePeriodSeconds is 11; it must be at least/, ({ pod }) => {

@@ -199,6 +199,23 @@ function checkPod(sts, p) {
       p(`${where}: container port "metrics" must be SERVICEMANAGER_METRICS_LISTEN's port ${portOf(metricsListen)}`);
     }
   }
+  // App Runner's API: its port, and beyond loopback the access keys without
+  // which the server refuses to start, on a mounted volume.
+  const awsListen = env.SERVICEMANAGER_AWS_LISTEN;
+  if (awsListen) {
+    const aws = portNamed('apprunner');
+    if (!aws || aws.containerPort !== portOf(awsListen)) {
+      p(`${where}: container port "apprunner" must be SERVICEMANAGER_AWS_LISTEN's port ${portOf(awsListen)}`);
+    }
+    const credentials = env.SERVICEMANAGER_AWS_CREDENTIALS_FILE;
+    const loopback = /^(127\.[0-9.]+|localhost|\[::1\]):\d+$/.test(awsListen);
+    if (!loopback && !credentials) {
+      p(`${where}: SERVICEMANAGER_AWS_LISTEN ${awsListen} is not loopback, so SERVICEMANAGER_AWS_CREDENTIALS_FILE must be set (the server refuses to start without it)`);
+    } else if (credentials &&
+               !(server.volumeMounts || []).some((m) => credentials.startsWith(`${m.mountPath}/`))) {
+      p(`${where}: SERVICEMANAGER_AWS_CREDENTIALS_FILE ${credentials} is not on a mounted volume`);
+    }
+  }
   if (env.SERVICEMANAGER_LOG_FORMAT !== 'json') {
     p(`${where}: SERVICEMANAGER_LOG_FORMAT must be json`);
   }
