@@ -480,6 +480,58 @@ TEST_F(OperationsApiTest, ValidateOnlyRunsTheChecksAndWritesNothing) {
   EXPECT_THAT(ListedNames(false), ElementsAre("dry-web"));
 }
 
+TEST_F(OperationsApiTest, ValidateOnlyOnTagsPushesAndCancelsWritesNothing) {
+  const std::string arn = CreateRunning("dry-tags-web");
+  v1::TagResourceRequest tag;
+  tag.set_resource_arn(arn);
+  tag.set_validate_only(true);
+  *tag.add_tags() = [] {
+    v1::Tag t;
+    t.set_key("env");
+    t.set_value("dev");
+    return t;
+  }();
+  v1::TagResourceResponse tagged;
+  EXPECT_EQ(Call(&v1::ServiceManager::Stub::TagResource, tag, &tagged).code,
+            grpc::StatusCode::OK);
+  v1::UntagResourceRequest untag;
+  untag.set_resource_arn(arn);
+  untag.set_validate_only(true);
+  untag.add_tag_keys("team");
+  v1::UntagResourceResponse untagged;
+  EXPECT_EQ(
+      Call(&v1::ServiceManager::Stub::UntagResource, untag, &untagged).code,
+      grpc::StatusCode::OK);
+  EXPECT_THAT(Tags(arn),
+              ElementsAre(std::pair<std::string, std::string>("team", "web")));
+
+  v1::NotifySourceVersionRequest push;
+  push.set_service_arn(arn);
+  push.set_image_identifier("public.ecr.aws/hello/web:2");
+  push.set_validate_only(true);
+  v1::NotifySourceVersionResponse pushed;
+  ASSERT_EQ(
+      Call(&v1::ServiceManager::Stub::NotifySourceVersion, push, &pushed).code,
+      grpc::StatusCode::OK);
+  EXPECT_EQ(pushed.service().latest_image().version(), 2)
+      << "the response shows the version it would record";
+  EXPECT_THAT(pushed.operation_id(), IsEmpty());
+  EXPECT_EQ(Describe(arn).latest_image().version(), 1);
+  EXPECT_EQ(Describe(arn).status(), v1::RUNNING);
+
+  const std::string id = StartPause(arn);
+  v1::CancelOperationRequest cancel;
+  cancel.set_operation_id(id);
+  cancel.set_validate_only(true);
+  v1::CancelOperationResponse cancelled;
+  ASSERT_EQ(
+      Call(&v1::ServiceManager::Stub::CancelOperation, cancel, &cancelled).code,
+      grpc::StatusCode::OK);
+  EXPECT_EQ(cancelled.operation().status(), v1::FAILED);
+  EXPECT_EQ(DescribeOperation(id).status(), v1::PENDING);
+  EXPECT_EQ(Describe(arn).status(), v1::OPERATION_IN_PROGRESS);
+}
+
 // --- CancelOperation -------------------------------------------------------
 
 TEST_F(OperationsApiTest, CancellingAPendingPauseLeavesTheServiceRunning) {
