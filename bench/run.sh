@@ -13,8 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=3
-seconds=5
-e2e_seconds=20
+seconds=4
+e2e_seconds=15
 scale_services=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -117,8 +117,8 @@ scale_pid=$server_pid
 # Warm-up, not recorded: the 1M-service file into the page cache ("a warm
 # database"), and each server's statements prepared.
 for scenario in describe list_operations; do
-  load --target 127.0.0.1:$read_port --seeded 10000 --scenario $scenario >/dev/null
-  load --target 127.0.0.1:$scale_port --seeded "$scale_services" --scenario $scenario >/dev/null
+  load --target 127.0.0.1:$read_port --seeded 10000 --scenario $scenario --duration-seconds 2 >/dev/null
+  load --target 127.0.0.1:$scale_port --seeded "$scale_services" --scenario $scenario --duration-seconds 2 >/dev/null
 done
 cat "$scale_dir/servicemanager.db" > /dev/null
 
