@@ -117,8 +117,10 @@ scale_pid=$server_pid
 # Warm-up, not recorded: the 1M-service file into the page cache ("a warm
 # database"), and each server's statements prepared.
 for scenario in describe list_operations; do
-  load --target 127.0.0.1:$read_port --seeded 10000 --scenario $scenario --duration-seconds 2 >/dev/null
-  load --target 127.0.0.1:$scale_port --seeded "$scale_services" --scenario $scenario --duration-seconds 2 >/dev/null
+  for target in "127.0.0.1:$read_port --seeded 10000" "127.0.0.1:$scale_port --seeded $scale_services"; do
+    # shellcheck disable=SC2086  # two words: the address and --seeded N
+    "$bin/sm_bench_load" --duration-seconds 2 --scenario $scenario --target $target >/dev/null
+  done
 done
 cat "$scale_dir/servicemanager.db" > /dev/null
 
