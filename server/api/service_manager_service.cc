@@ -425,7 +425,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
         ASSIGN_OR_RETURN(
             store::SourceVersionRecorded recorded,
             store_.RecordSourceVersion(ref, request->image_identifier(),
- request->validate_only()));
+                                       request->validate_only()));
         if (recorded.deployment && !request->validate_only()) {
           on_accepted_();
           response->set_operation_id(recorded.deployment->id);
@@ -466,7 +466,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
         RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
         ASSIGN_OR_RETURN(domain::Operation operation,
                          store_.CancelOperation(request->operation_id(),
- request->validate_only()));
+                                                request->validate_only()));
         // A cancel in progress leaves the worker a rollback to do.
         on_accepted_();
         ToProto(operation, options_.partition, response->mutable_operation());

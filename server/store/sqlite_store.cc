@@ -312,7 +312,7 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
 // A whole service (its configuration and both image versions) in one
 // statement, by service_id or by pk; the environment only if the
 // configuration has one.
-#define SM_SELECT_SERVICE_SNAPSHOT                                          \
+#define SM_SELECT_SERVICE_SNAPSHOT \
   "SELECT s.pk, s.service_id, s.name, s.url, s.status,"                     \
   " s.config_version, s.deployed_image_version, s.created_at,"              \
   " s.updated_at, s.deleted_at, s.revision, " SM_CONFIG_COLUMNS("c")        \

@@ -517,10 +517,11 @@ std::vector<Tag> NumberedTags(int from, int to) {
 
 TEST_F(SqliteStoreTest, TagOverwritesValuesAndUntagRemovesKeys) {
   Service service = CreateRunning("my-web");
-  ASSERT_THAT(
-      store_->TagService(Ref(service), {{"team", "web"}, {"env", "dev"}}, false),
-      IsOk());
-  ASSERT_THAT(store_->TagService(Ref(service), {{"env", "prod"}}, false), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service),
+                                 {{"team", "web"}, {"env", "dev"}}, false),
+              IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), {{"env", "prod"}}, false),
+              IsOk());
   auto tags = store_->ListTags(Ref(service));
   ASSERT_THAT(tags, IsOk());
   EXPECT_THAT(*tags, ElementsAre(Tag{"env", "prod"}, Tag{"team", "web"}));
@@ -534,7 +535,8 @@ TEST_F(SqliteStoreTest, TagOverwritesValuesAndUntagRemovesKeys) {
 
 TEST_F(SqliteStoreTest, FiftyTagsAtMostAcrossCalls) {
   Service service = CreateRunning("my-web");
-  ASSERT_THAT(store_->TagService(Ref(service), NumberedTags(0, 30), false), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), NumberedTags(0, 30), false),
+              IsOk());
   // 30 + 21 new keys = 51: refused whole.
   EXPECT_THAT(store_->TagService(Ref(service), NumberedTags(25, 51), false),
               StatusIs(absl::StatusCode::kInvalidArgument));
@@ -555,7 +557,8 @@ TEST_F(SqliteStoreTest, FiftyTagsAtMostAcrossCalls) {
 
   // After untagging one there is room for one.
   ASSERT_THAT(store_->UntagService(Ref(service), {"key-100"}, false), IsOk());
-  EXPECT_THAT(store_->TagService(Ref(service), {{"one-more", "x"}}, false), IsOk());
+  EXPECT_THAT(store_->TagService(Ref(service), {{"one-more", "x"}}, false),
+              IsOk());
 }
 
 TEST_F(SqliteStoreTest, TagsCannotChangeWhileAnOperationRuns) {
@@ -618,8 +621,8 @@ TEST_F(SqliteStoreTest, WorkCarriesWhatEachOperationDeploys) {
               IsOk());
 
   // A version recorded while paused is not what resume deploys.
-  auto recorded =
-      store_->RecordSourceVersion(Ref(service), "public.ecr.aws/nginx/nginx:2", false);
+  auto recorded = store_->RecordSourceVersion(
+      Ref(service), "public.ecr.aws/nginx/nginx:2", false);
   ASSERT_THAT(recorded, IsOk());
   EXPECT_FALSE(recorded->deployment.has_value());
   EXPECT_EQ(recorded->service.status, ServiceStatus::kPaused);
@@ -774,7 +777,8 @@ TEST_F(SqliteStoreTest, RecordSourceVersionDeploysOnlyRunningAutoServices) {
 
 TEST_F(SqliteStoreTest, DeletePurgesButKeepsTheServiceReadable) {
   Service service = CreateRunning("my-web");
-  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false),
+              IsOk());
   StartOk(service, OperationType::kDeleteService);
   clock_.Advance(absl::Seconds(2));
   ASSERT_EQ(FinishAll(true), 1);
@@ -843,7 +847,8 @@ TEST_F(SqliteStoreTest, FailedDeleteIsDeleteFailedAndCanBeRetried) {
 
 TEST_F(SqliteStoreTest, PauseKeepsImagesAndConfigsDeleteRemovesThem) {
   Service service = CreateRunning("my-web");
-  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false),
+              IsOk());
   EXPECT_EQ(CountRows("service_images", service), 1);
   EXPECT_EQ(CountRows("service_configs", service), 1);
   EXPECT_EQ(CountRows("service_config_env", service), 2);

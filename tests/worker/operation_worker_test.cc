@@ -432,7 +432,8 @@ TEST_F(OperationWorkerTest, FailedResumeLeavesTheServicePaused) {
 
 TEST_F(OperationWorkerTest, FailedDeploymentKeepsTheRunningVersion) {
   Service service = CreateRunning("my-web", /*auto_deployments=*/false);
-  ASSERT_THAT(store_->RecordSourceVersion(Ref(service), kImage2, false), IsOk());
+  ASSERT_THAT(store_->RecordSourceVersion(Ref(service), kImage2, false),
+              IsOk());
   runtime_.Fail(FaultyRuntime::Call::kDeploy);
   Start(service, OperationType::kStartDeployment);
   EXPECT_EQ(Settle(), 1);
