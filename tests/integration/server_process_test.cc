@@ -1,13 +1,11 @@
 // The real servicemanager binary: started on 127.0.0.1 with an ephemeral
 // port, killed with SIGKILL while operations are pending, and restarted on
 // the same data directory. Also drives it with the real smctl binary.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,12 +13,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,55 +25,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
-
-extern char** environ;
+#include "tests/integration/process.h"
 
 namespace {
 
 namespace v1 = ::servicemanager::v1;
-using Clock = std::chrono::steady_clock;
 
-// Polls `done` until it holds or `timeout` passes; returns whether it held.
-bool WaitFor(const std::function<bool()>& done,
-             std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs a program with stdout and stderr sent to files; returns its pid.
-pid_t Spawn(const std::vector<std::string>& argv,
-            const std::filesystem::path& out,
-            const std::filesystem::path& err) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<char*> args;
-  for (const std::string& arg : argv) {
-    args.push_back(const_cast<char*>(arg.c_str()));
-  }
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(),
-                       environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
+using ::servicemanager::testing::ReadFile;
+using ::servicemanager::testing::Spawn;
+using ::servicemanager::testing::WaitFor;
 
 class ServerProcessTest : public ::testing::Test {
  protected:
