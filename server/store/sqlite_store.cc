@@ -43,8 +43,8 @@ using domain::ServiceStatus;
 // time (the store's mutexes see to it).
 class Connection {
  public:
-  Connection(const std::string& path, int flags, int busy_timeout_ms)
-      : db_(path, flags, busy_timeout_ms) {}
+  Connection(const SqliteOptions& options, int flags)
+      : db_(options.path, flags, options.busy_timeout_ms, options.vfs) {}
 
   SQLite::Database& db() { return db_; }
 
@@ -726,8 +726,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   return GuardSqlite(
       "open database", [&]() -> absl::StatusOr<std::unique_ptr<SqliteStore>> {
         auto writer = std::make_unique<Connection>(
-            options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-            options.busy_timeout_ms);
+            options, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         SQLite::Database& db = writer->db();
         db.exec("PRAGMA journal_mode = WAL");
         db.exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
@@ -739,8 +738,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         RETURN_IF_ERROR(Migrate(db, EmbeddedMigrations(), clock.Now()));
         std::vector<std::unique_ptr<Connection>> readers;
         for (int i = 0; i < options.read_connections; ++i) {
-          readers.push_back(std::make_unique<Connection>(
-              options.path, SQLite::OPEN_READONLY, options.busy_timeout_ms));
+          readers.push_back(
+              std::make_unique<Connection>(options, SQLite::OPEN_READONLY));
           readers.back()->db().exec(cache_size);
         }
         return std::unique_ptr<SqliteStore>(
@@ -847,9 +846,14 @@ void SqliteStore::RunBatch(const std::vector<PendingWrite*>& batch) {
       return absl::OkStatus();
     });
   };
+  // A failure of the batch's own statements, told to each write by name.
+  auto named = [](const PendingWrite& write, const absl::Status& status) {
+    return absl::Status(status.code(),
+                        absl::StrCat(write.what, ": ", status.message()));
+  };
   if (absl::Status begin = exec("begin", "BEGIN IMMEDIATE"); !begin.ok()) {
     for (PendingWrite* write : batch) {
-      write->status = begin;
+      write->status = named(*write, begin);
     }
     return;
   }
@@ -898,7 +902,7 @@ void SqliteStore::RunBatch(const std::vector<PendingWrite*>& batch) {
       exec("rollback", "ROLLBACK").IgnoreError();
     }
     for (PendingWrite* write : kept) {
-      write->status = commit;
+      write->status = named(*write, commit);
       write->changes.clear();
     }
     return;

@@ -46,7 +46,12 @@ struct SqliteOptions {
   // Page cache of each connection. The hot pages of a large database (the
   // service and operation indexes) fit, so reads seldom go to the file.
   int cache_kib = 8192;
+  // How long a write waits for a lock held by another process before it
+  // fails UNAVAILABLE.
   int busy_timeout_ms = 5000;
+  // The SQLite VFS to open the file with; empty for the default. Tests use a
+  // fault-injecting one.
+  std::string vfs;
   // The most writes that share one transaction.
   int max_writes_per_commit = 256;
   // How long an operation may stay open before the worker fails it, by type;
