@@ -55,6 +55,7 @@ class ApiTest : public ::testing::Test {
     options.url_suffix = "us-east-1.test";
     options.synchronous_full = false;
     options.default_operation_deadline = kDeadline;
+    ConfigureStore(options);
     auto opened = store::SqliteStore::Open(options, clock_, ids_, &hub_);
     ASSERT_TRUE(opened.ok()) << opened.status();
     store_ = *std::move(opened);
@@ -76,6 +77,9 @@ class ApiTest : public ::testing::Test {
     stub_ = v1::ServiceManager::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
+
+  // Lets a test change the store's options before it opens.
+  virtual void ConfigureStore(store::SqliteOptions& options) { (void)options; }
 
   void TearDown() override {
     server_->Shutdown();
