@@ -65,12 +65,12 @@ class Ledger {
   void Created(const std::string& arn, const std::string& operation_id) {
     absl::MutexLock lock(&mu_);
     services_.push_back(arn);
-    operations_[operation_id] = arn;
+    operations_.emplace_back(operation_id, arn);
     ++acknowledged_;
   }
   void Operation(const std::string& arn, const std::string& operation_id) {
     absl::MutexLock lock(&mu_);
-    operations_[operation_id] = arn;
+    operations_.emplace_back(operation_id, arn);
     ++acknowledged_;
   }
   // A tag key is used once. Before an untag is sent the key stops being
@@ -115,7 +115,8 @@ class Ledger {
     absl::MutexLock lock(&mu_);
     return services_;
   }
-  std::map<std::string, std::string> operations() const {
+  // (operation id, service ARN) in the order acknowledged.
+  std::vector<std::pair<std::string, std::string>> operations() const {
     absl::MutexLock lock(&mu_);
     return operations_;
   }
@@ -132,7 +133,8 @@ class Ledger {
   mutable absl::Mutex mu_;
   int64_t acknowledged_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> services_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::string> operations_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, std::string>> operations_
+      ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<std::string>> tags_present_
       ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<std::string>> tags_absent_
@@ -339,9 +341,9 @@ class Storm {
   void Check(int round) {
     const int64_t lost_before = lost_;
     const int64_t violations_before = violations_;
-    CheckAcknowledgedOperations();
     SQLite::Database db((dir_ / "data" / "servicemanager.db").string(),
                         SQLite::OPEN_READONLY, 5000);
+    CheckAcknowledgedOperations(db);
     if (!WaitFor(
             [&] {
               return db.execAndGet(
@@ -362,8 +364,13 @@ class Storm {
     }
   }
 
-  void CheckAcknowledgedOperations() {
-    for (const auto& [operation_id, arn] : ledger_.operations()) {
+  // Those acknowledged since the last check through the API; all of them in
+  // the database, since a later crash could lose an earlier write too.
+  void CheckAcknowledgedOperations(SQLite::Database& db) {
+    const std::vector<std::pair<std::string, std::string>> acknowledged =
+        ledger_.operations();
+    for (size_t i = described_; i < acknowledged.size(); ++i) {
+      const auto& [operation_id, arn] = acknowledged[i];
       v1::DescribeOperationRequest request;
       request.set_operation_id(operation_id);
       v1::DescribeOperationResponse response;
@@ -381,6 +388,24 @@ class Storm {
         Violation(absl::StrCat("operation ", operation_id, " belongs to ",
                                response.operation().service_arn(), ", not to ",
                                arn));
+      }
+    }
+    described_ = acknowledged.size();
+    std::map<std::string, std::string> stored;  // operation id -> service id
+    SQLite::Statement all(db,
+                          "SELECT o.operation_id, s.service_id FROM operations "
+                          "o JOIN services s ON s.pk = o.service_pk");
+    while (all.executeStep()) {
+      stored.emplace(all.getColumn(0).getString(),
+                     all.getColumn(1).getString());
+    }
+    for (const auto& [operation_id, arn] : acknowledged) {
+      auto it = stored.find(operation_id);
+      if (it == stored.end()) {
+        Lost(absl::StrCat("operation ", operation_id, " of ", arn));
+      } else if (it->second != ServiceId(arn)) {
+        Violation(absl::StrCat("operation ", operation_id, " belongs to ",
+                               it->second, ", not to ", arn));
       }
     }
   }
@@ -538,6 +563,7 @@ class Storm {
   std::unique_ptr<v1::ServiceManager::Stub> stub_;
   Ledger ledger_;
   int kills_ = 0;
+  size_t described_ = 0;  // Acknowledged operations checked through the API.
   std::set<std::string> findings_;
   int64_t lost_ = 0;
   int64_t violations_ = 0;
