@@ -308,9 +308,10 @@ void ToProto(const domain::CustomDomain& domain,
   for (const std::string& name : names) {
     v1::CertificateValidationRecord* record =
         proto->add_certificate_validation_records();
-    record->set_name(absl::StrCat("_", domain.certificate_id, ".", name, "."));
+    record->set_name(
+        absl::StrCat("_sm-", domain.certificate_id, ".", name, "."));
     record->set_type("CNAME");
-    record->set_value(absl::StrCat("_", domain.certificate_id,
+    record->set_value(absl::StrCat("_sm-", domain.certificate_id,
                                    ".validations.servicemanager.local."));
     record->set_status(v1::CertificateValidationRecord::SUCCESS);
   }

@@ -381,7 +381,7 @@ TEST_F(ConnectionsApiTest, ADomainIsLinkedWithACertificateRecord) {
   EXPECT_THAT(domain.certificate_id(), MatchesRegex("[0-9a-f]{32}"));
   ASSERT_EQ(domain.certificate_validation_records_size(), 2);
   EXPECT_EQ(domain.certificate_validation_records(1).name(),
-            "_" + domain.certificate_id() + ".www.shop.example.com.");
+            "_sm-" + domain.certificate_id() + ".www.shop.example.com.");
   EXPECT_EQ(domain.certificate_validation_records(1).type(), "CNAME");
   EXPECT_THAT(DomainNames(arn), ElementsAre("shop.example.com"));
 }
