@@ -483,6 +483,30 @@ TEST_F(ConnectionsApiTest,
   EXPECT_THAT(renewed, MatchesRegex("[0-9a-f]{32}"));
 }
 
+TEST_F(ConnectionsApiTest, DomainChangesAreAllowedAfterAFailedCreateOrDelete) {
+  runtime_.Fail(testing::FaultyRuntime::Call::kDeploy);
+  const std::string failed = Create("failed-create").service().service_arn();
+  FinishOperations();
+  runtime_.Heal();
+  ASSERT_EQ(Describe(failed).status(), v1::CREATE_FAILED);
+  EXPECT_EQ(Associate(failed, "failed.example.com").code, grpc::StatusCode::OK);
+  EXPECT_EQ(Disassociate(failed, "failed.example.com").code,
+            grpc::StatusCode::OK);
+
+  const std::string stuck = CreateRunning("failed-delete");
+  ASSERT_EQ(Associate(stuck, "stuck.example.com").code, grpc::StatusCode::OK);
+  runtime_.Fail(testing::FaultyRuntime::Call::kRemove);
+  ASSERT_EQ(Delete(stuck).code, grpc::StatusCode::OK);
+  FinishOperations();
+  runtime_.Heal();
+  ASSERT_EQ(Describe(stuck).status(), v1::DELETE_FAILED);
+  EXPECT_THAT(DomainNames(stuck), ElementsAre("stuck.example.com"))
+      << "a failed delete purges nothing";
+  EXPECT_EQ(Disassociate(stuck, "stuck.example.com").code,
+            grpc::StatusCode::OK);
+  EXPECT_EQ(Associate(stuck, "stuck.example.com").code, grpc::StatusCode::OK);
+}
+
 TEST_F(ConnectionsApiTest, DeleteFollowsThePurgeList) {
   const std::string connection = NewConnection("kept-conn");
   const std::string arn = RunningWithConnection("purged-web", connection);
