@@ -238,9 +238,20 @@ void AddServiceArn(CLI::App& sub, std::shared_ptr<Request> request) {
 template <typename Request>
 void AddResourceArn(CLI::App& sub, std::shared_ptr<Request> request) {
   AddText(
-      sub, "--resource-arn", "ARN", "The ARN of the service. Required.",
+      sub, "--resource-arn", "ARN",
+      "The ARN of the service or connection. Required.",
       [request](const std::string& arn) { request->set_resource_arn(arn); });
 }
+
+template <typename Request>
+void AddDomainName(CLI::App& sub, std::shared_ptr<Request> request) {
+  AddText(
+      sub, "--domain-name", "DOMAIN",
+      "The domain name, e.g. shop.example.com. Required.",
+      [request](const std::string& name) { request->set_domain_name(name); });
+}
+
+constexpr Required kDomainName{"--domain-name", "domain_name"};
 
 // Adds --max-results, --next-token (alias --starting-token) and
 // --no-paginate, which sets `*no_paginate`.
@@ -603,8 +614,8 @@ Command AddUntagResource(CLI::App& app) {
 
 Command AddListTagsForResource(CLI::App& app) {
   auto request = std::make_shared<v1::ListTagsForResourceRequest>();
-  CLI::App* sub = app.add_subcommand("list-tags-for-resource",
-                                     "Lists the tags of a service.");
+  CLI::App* sub = app.add_subcommand(
+      "list-tags-for-resource", "Lists the tags of a service or connection.");
   AddResourceArn(*sub, request);
   return MakeCommand<v1::ListTagsForResourceRequest,
                      v1::ListTagsForResourceResponse>(
@@ -635,6 +646,140 @@ Command AddNotifySourceVersion(CLI::App& app) {
       sub, "NotifySourceVersion", request,
       &ServiceManagerClient::NotifySourceVersion,
       {kServiceArn, {"--image-identifier", "image_identifier"}}, wait);
+}
+
+constexpr char kConnectionArn[] =
+    "arn:aws:apprunner:us-east-1:000000000000:connection/my-github/"
+    "fedcba9876543210fedcba9876543210";
+
+Command AddCreateConnection(CLI::App& app) {
+  auto request = std::make_shared<v1::CreateConnectionRequest>();
+  CLI::App* sub = app.add_subcommand(
+      "create-connection",
+      "Creates a connection to a source code provider, which services can "
+      "share.");
+  AddText(*sub, "--connection-name", "NAME",
+          "The name of the connection: 4-32 letters, digits, '-' and '_'. "
+          "Required.",
+          [request](const std::string& name) {
+            request->set_connection_name(name);
+          });
+  sub->add_option_function<std::string>(
+         "--provider-type",
+         [request](const std::string& type) {
+           v1::ProviderType value = v1::PROVIDER_TYPE_UNSPECIFIED;
+           if (!v1::ProviderType_Parse(type, &value) ||
+               value == v1::PROVIDER_TYPE_UNSPECIFIED) {
+             throw CLI::ValidationError("--provider-type",
+                                        "must be GITHUB or BITBUCKET");
+           }
+           request->set_provider_type(value);
+         },
+         "GITHUB or BITBUCKET. Required.")
+      ->type_name("TYPE");
+  AddTags(*sub, request, "");
+  sub->footer(Examples({
+      "smctl create-connection --connection-name my-github "
+      "--provider-type GITHUB --tags Key=team,Value=web",
+  }));
+  return MakeCommand<v1::CreateConnectionRequest, v1::CreateConnectionResponse>(
+      sub, "CreateConnection", request, &ServiceManagerClient::CreateConnection,
+      {{"--connection-name", "connection_name"},
+       {"--provider-type", "provider_type"}});
+}
+
+Command AddDeleteConnection(CLI::App& app) {
+  auto request = std::make_shared<v1::DeleteConnectionRequest>();
+  CLI::App* sub = app.add_subcommand(
+      "delete-connection",
+      "Deletes a connection that no service (deleted ones aside) uses.");
+  AddText(
+      *sub, "--connection-arn", "ARN", "The ARN of the connection. Required.",
+      [request](const std::string& arn) { request->set_connection_arn(arn); });
+  sub->footer(Examples({
+      absl::StrCat("smctl delete-connection --connection-arn ", kConnectionArn),
+  }));
+  return MakeCommand<v1::DeleteConnectionRequest, v1::DeleteConnectionResponse>(
+      sub, "DeleteConnection", request, &ServiceManagerClient::DeleteConnection,
+      {{"--connection-arn", "connection_arn"}});
+}
+
+Command AddListConnections(CLI::App& app) {
+  auto request = std::make_shared<v1::ListConnectionsRequest>();
+  auto no_paginate = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand("list-connections",
+                                     "Lists the connections, oldest first.");
+  AddText(*sub, "--connection-name", "NAME",
+          "Only the connection of this name.",
+          [request](const std::string& name) {
+            request->set_connection_name(name);
+          });
+  AddPaging(*sub, request, no_paginate);
+  sub->footer(Examples({
+      "smctl list-connections --output table",
+      "smctl list-connections --connection-name my-github",
+  }));
+  return MakeListCommand<v1::ListConnectionsRequest,
+                         v1::ListConnectionsResponse>(
+      sub, "ListConnections", request, &ServiceManagerClient::ListConnections,
+      {}, no_paginate);
+}
+
+Command AddAssociateCustomDomain(CLI::App& app) {
+  auto request = std::make_shared<v1::AssociateCustomDomainRequest>();
+  CLI::App* sub = app.add_subcommand(
+      "associate-custom-domain",
+      "Links a domain name to a service, with a certificate record.");
+  AddServiceArn(*sub, request);
+  AddDomainName(*sub, request);
+  sub->add_flag_function(
+      "--enable-www-subdomain",
+      [request](int64_t) { request->set_enable_www_subdomain(true); },
+      "Also cover www.DOMAIN.");
+  sub->footer(Examples({
+      absl::StrCat("smctl associate-custom-domain --service-arn ", kArn, " \\"),
+      "  --domain-name example.com --enable-www-subdomain",
+  }));
+  return MakeCommand<v1::AssociateCustomDomainRequest,
+                     v1::AssociateCustomDomainResponse>(
+      sub, "AssociateCustomDomain", request,
+      &ServiceManagerClient::AssociateCustomDomain, {kServiceArn, kDomainName});
+}
+
+Command AddDisassociateCustomDomain(CLI::App& app) {
+  auto request = std::make_shared<v1::DisassociateCustomDomainRequest>();
+  CLI::App* sub = app.add_subcommand(
+      "disassociate-custom-domain",
+      "Unlinks a domain name from a service; its certificate record is kept "
+      "for the server's certificate retention.");
+  AddServiceArn(*sub, request);
+  AddDomainName(*sub, request);
+  sub->footer(Examples({
+      absl::StrCat("smctl disassociate-custom-domain --service-arn ", kArn,
+                   " --domain-name example.com"),
+  }));
+  return MakeCommand<v1::DisassociateCustomDomainRequest,
+                     v1::DisassociateCustomDomainResponse>(
+      sub, "DisassociateCustomDomain", request,
+      &ServiceManagerClient::DisassociateCustomDomain,
+      {kServiceArn, kDomainName});
+}
+
+Command AddDescribeCustomDomains(CLI::App& app) {
+  auto request = std::make_shared<v1::DescribeCustomDomainsRequest>();
+  auto no_paginate = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand(
+      "describe-custom-domains", "Lists the domain names linked to a service.");
+  AddServiceArn(*sub, request);
+  AddPaging(*sub, request, no_paginate);
+  sub->footer(Examples({
+      absl::StrCat("smctl describe-custom-domains --service-arn ", kArn,
+                   " --output table"),
+  }));
+  return MakeListCommand<v1::DescribeCustomDomainsRequest,
+                         v1::DescribeCustomDomainsResponse>(
+      sub, "DescribeCustomDomains", request,
+      &ServiceManagerClient::DescribeCustomDomains, {kServiceArn}, no_paginate);
 }
 
 }  // namespace
@@ -673,6 +818,12 @@ std::vector<Command> AddCommands(CLI::App& app) {
       AddUntagResource(app),
       AddListTagsForResource(app),
       AddNotifySourceVersion(app),
+      AddCreateConnection(app),
+      AddDeleteConnection(app),
+      AddListConnections(app),
+      AddAssociateCustomDomain(app),
+      AddDisassociateCustomDomain(app),
+      AddDescribeCustomDomains(app),
   };
 }
 

@@ -54,9 +54,13 @@ bool RenamePascalCase(const Descriptor* type, Value* value) {
     std::string name = key;
     const FieldDescriptor* field = FindField(type, key);
     if (field == nullptr && !key.empty() && absl::ascii_isupper(key[0])) {
-      std::string lower = key;
-      lower[0] = absl::ascii_tolower(lower[0]);
-      field = FindField(type, lower);
+      // PascalCase differs from the JSON name in case only, including App
+      // Runner's acronyms (EnableWWWSubdomain, enableWwwSubdomain).
+      for (int i = 0; i < type->field_count() && field == nullptr; ++i) {
+        if (absl::EqualsIgnoreCase(type->field(i)->json_name(), key)) {
+          field = type->field(i);
+        }
+      }
       if (field != nullptr) {
         name = field->json_name();
         renamed = true;

@@ -191,6 +191,48 @@ ServiceManagerClient::NotifySourceVersion(
               timeout_);
 }
 
+absl::StatusOr<v1::CreateConnectionResponse>
+ServiceManagerClient::CreateConnection(
+    const v1::CreateConnectionRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::CreateConnection, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::DeleteConnectionResponse>
+ServiceManagerClient::DeleteConnection(
+    const v1::DeleteConnectionRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::DeleteConnection, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::ListConnectionsResponse>
+ServiceManagerClient::ListConnections(
+    const v1::ListConnectionsRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::ListConnections, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::AssociateCustomDomainResponse>
+ServiceManagerClient::AssociateCustomDomain(
+    const v1::AssociateCustomDomainRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::AssociateCustomDomain, request,
+              timeout_);
+}
+
+absl::StatusOr<v1::DisassociateCustomDomainResponse>
+ServiceManagerClient::DisassociateCustomDomain(
+    const v1::DisassociateCustomDomainRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::DisassociateCustomDomain,
+              request, timeout_);
+}
+
+absl::StatusOr<v1::DescribeCustomDomainsResponse>
+ServiceManagerClient::DescribeCustomDomains(
+    const v1::DescribeCustomDomainsRequest& request) const {
+  return Call(*stub_, &v1::ServiceManager::Stub::DescribeCustomDomains, request,
+              timeout_);
+}
+
 absl::StatusOr<v1::DescribeOperationResponse>
 ServiceManagerClient::DescribeOperation(
     const v1::DescribeOperationRequest& request) const {

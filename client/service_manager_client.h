@@ -65,6 +65,18 @@ class ServiceManagerClient {
       const v1::ListTagsForResourceRequest& request) const;
   absl::StatusOr<v1::NotifySourceVersionResponse> NotifySourceVersion(
       const v1::NotifySourceVersionRequest& request) const;
+  absl::StatusOr<v1::CreateConnectionResponse> CreateConnection(
+      const v1::CreateConnectionRequest& request) const;
+  absl::StatusOr<v1::DeleteConnectionResponse> DeleteConnection(
+      const v1::DeleteConnectionRequest& request) const;
+  absl::StatusOr<v1::ListConnectionsResponse> ListConnections(
+      const v1::ListConnectionsRequest& request) const;
+  absl::StatusOr<v1::AssociateCustomDomainResponse> AssociateCustomDomain(
+      const v1::AssociateCustomDomainRequest& request) const;
+  absl::StatusOr<v1::DisassociateCustomDomainResponse> DisassociateCustomDomain(
+      const v1::DisassociateCustomDomainRequest& request) const;
+  absl::StatusOr<v1::DescribeCustomDomainsResponse> DescribeCustomDomains(
+      const v1::DescribeCustomDomainsRequest& request) const;
   absl::StatusOr<v1::DescribeOperationResponse> DescribeOperation(
       const v1::DescribeOperationRequest& request) const;
   // Its deadline is the request's timeout (60 s if unset) plus `timeout`.

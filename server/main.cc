@@ -70,6 +70,7 @@ struct Flags {
   int shutdown_grace_seconds = 10;
   std::string retention = "720h";
   std::string client_token_retention = "24h";
+  std::string certificate_retention = "168h";
   std::string janitor_interval = "1m";
   std::vector<std::string> operation_deadlines;
 };
@@ -172,6 +173,7 @@ void Serve(const Flags& flags,
       {.retention = ParseDurationFlag(flags.retention),
        .client_token_retention =
            ParseDurationFlag(flags.client_token_retention),
+       .certificate_retention = ParseDurationFlag(flags.certificate_retention),
        .interval = ParseDurationFlag(flags.janitor_interval)});
   servicemanager::api::ServiceManagerService service(
       store, hub, clock,
@@ -342,6 +344,7 @@ int Run(const Flags& flags) {
        {"shutdown_grace_seconds", flags.shutdown_grace_seconds},
        {"retention", flags.retention},
        {"client_token_retention", flags.client_token_retention},
+       {"certificate_retention", flags.certificate_retention},
        {"janitor_interval", flags.janitor_interval},
        {"operation_deadlines", absl::StrJoin(flags.operation_deadlines, ",")}});
 
@@ -504,6 +507,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->envname("SERVICEMANAGER_CLIENT_TOKEN_RETENTION")
       ->check(CheckDuration(absl::Hours(24)));
+  app.add_option("--certificate-retention", flags.certificate_retention,
+                 "how long a custom domain's certificate record is kept after "
+                 "the domain is unlinked or its service deleted")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_CERTIFICATE_RETENTION")
+      ->check(CheckDuration(absl::Seconds(1)));
   app.add_option("--janitor-interval", flags.janitor_interval,
                  "time between two purges of what is past retention")
       ->capture_default_str()

@@ -5,6 +5,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 
@@ -170,6 +172,10 @@ void ToProto(const domain::Service& service, const domain::Partition& partition,
         image.runtime_environment_secrets.end());
     source->set_auto_deployments_enabled(
         config.source.auto_deployments_enabled);
+    if (config.source.connection) {
+      source->mutable_authentication_configuration()->set_connection_arn(
+          domain::ConnectionArn(partition.region, *config.source.connection));
+    }
     proto->mutable_instance_configuration()->set_cpu(config.instance.cpu);
     proto->mutable_instance_configuration()->set_memory(config.instance.memory);
     v1::HealthCheckConfiguration* health =
@@ -251,6 +257,64 @@ void ToProto(domain::OperationType type, const domain::Transition& transition,
 void ToProto(const domain::Tag& tag, v1::Tag* proto) {
   proto->set_key(tag.key);
   proto->set_value(tag.value);
+}
+
+absl::StatusOr<domain::ProviderType> FromProto(v1::ProviderType proto) {
+  switch (proto) {
+    case v1::GITHUB:
+      return domain::ProviderType::kGithub;
+    case v1::BITBUCKET:
+      return domain::ProviderType::kBitbucket;
+    default:
+      return absl::InvalidArgumentError(
+          "provider_type: is required, GITHUB or BITBUCKET");
+  }
+}
+
+void ToProto(const domain::Connection& connection, absl::string_view region,
+             v1::Connection* proto) {
+  proto->set_connection_name(connection.ref.name);
+  proto->set_connection_arn(domain::ConnectionArn(region, connection.ref));
+  proto->set_provider_type(
+      ByName(connection.provider_type, &v1::ProviderType_Parse));
+  proto->set_status(ByName(connection.status, &v1::Connection::Status_Parse));
+  SetTime(connection.created_at, proto->mutable_created_at());
+}
+
+void ToProto(const domain::Connection& connection, absl::string_view region,
+             v1::ConnectionSummary* proto) {
+  v1::Connection full;
+  ToProto(connection, region, &full);
+  proto->set_connection_name(full.connection_name());
+  proto->set_connection_arn(full.connection_arn());
+  proto->set_provider_type(full.provider_type());
+  proto->set_status(full.status());
+  *proto->mutable_created_at() = full.created_at();
+}
+
+void ToProto(const domain::CustomDomain& domain,
+             v1::CustomDomain::Status status, v1::CustomDomain* proto) {
+  proto->set_domain_name(domain.domain_name);
+  proto->set_enable_www_subdomain(domain.enable_www_subdomain);
+  proto->set_status(status);
+  proto->set_certificate_id(domain.certificate_id);
+  // One CNAME record per name the certificate covers, made from the
+  // certificate's id, so that a kept certificate shows the same records.
+  // ServiceManager resolves no DNS: the records count as validated.
+  std::vector<std::string> names = {domain.domain_name};
+  if (domain.enable_www_subdomain) {
+    names.push_back(absl::StrCat("www.", domain.domain_name));
+  }
+  for (const std::string& name : names) {
+    v1::CertificateValidationRecord* record =
+        proto->add_certificate_validation_records();
+    record->set_name(
+        absl::StrCat("_sm-", domain.certificate_id, ".", name, "."));
+    record->set_type("CNAME");
+    record->set_value(absl::StrCat("_sm-", domain.certificate_id,
+                                   ".validations.servicemanager.local."));
+    record->set_status(v1::CertificateValidationRecord::SUCCESS);
+  }
 }
 
 }  // namespace servicemanager::api

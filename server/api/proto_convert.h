@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "domain/arn.h"
+#include "domain/connection.h"
 #include "domain/lifecycle.h"
 #include "domain/operation.h"
 #include "domain/service.h"
@@ -39,6 +41,17 @@ void ToProto(const domain::Operation& operation,
 void ToProto(domain::OperationType type, const domain::Transition& transition,
              v1::ValidationResult* proto);
 void ToProto(const domain::Tag& tag, v1::Tag* proto);
+
+// INVALID_ARGUMENT naming provider_type for an unset or unknown value.
+absl::StatusOr<domain::ProviderType> FromProto(v1::ProviderType proto);
+// Connection ARNs are made of `region` and the connection's own account.
+void ToProto(const domain::Connection& connection, absl::string_view region,
+             v1::Connection* proto);
+void ToProto(const domain::Connection& connection, absl::string_view region,
+             v1::ConnectionSummary* proto);
+// The domain in `status`, with its certificate's validation records.
+void ToProto(const domain::CustomDomain& domain,
+             v1::CustomDomain::Status status, v1::CustomDomain* proto);
 
 }  // namespace servicemanager::api
 

@@ -85,6 +85,20 @@ std::string Fingerprint(absl::string_view method, Request request) {
   return bytes;
 }
 
+absl::Status ValidateTagsToAdd(const std::vector<domain::Tag>& tags) {
+  if (tags.empty()) {
+    return absl::InvalidArgumentError("tags: give at least one tag");
+  }
+  return domain::ValidateTags(tags, "tags");
+}
+
+absl::Status ValidateTagKeysToRemove(const std::vector<std::string>& keys) {
+  if (keys.empty()) {
+    return absl::InvalidArgumentError("tag_keys: give at least one key");
+  }
+  return domain::ValidateTagKeys(keys, "tag_keys");
+}
+
 }  // namespace
 
 ServiceManagerService::ServiceManagerService(store::Store& store,
@@ -102,6 +116,28 @@ ServiceManagerService::ServiceManagerService(store::Store& store,
 absl::StatusOr<domain::ServiceRef> ServiceManagerService::Resolve(
     absl::string_view arn, absl::string_view field) const {
   return domain::ParseServiceArn(options_.partition, arn, field);
+}
+
+absl::StatusOr<domain::SourceConfiguration> ServiceManagerService::SourceOf(
+    const v1::SourceConfiguration& proto) const {
+  ASSIGN_OR_RETURN(domain::SourceConfiguration source, FromProto(proto));
+  const std::string& arn =
+      proto.authentication_configuration().connection_arn();
+  if (!arn.empty()) {
+    constexpr absl::string_view kField =
+        "source_configuration.authentication_configuration.connection_arn";
+    absl::StatusOr<domain::ConnectionRef> ref =
+        domain::ParseConnectionArn(options_.partition, arn, kField);
+    if (absl::IsNotFound(ref.status())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kField, ": ", ref.status().message()));
+    }
+    if (!ref.ok()) {
+      return ref.status();
+    }
+    source.connection = *std::move(ref);
+  }
+  return source;
 }
 
 template <typename Request, typename Response>
@@ -163,7 +199,7 @@ absl::Status ServiceManagerService::Create(
     return absl::InvalidArgumentError("source_configuration: is required");
   }
   ASSIGN_OR_RETURN(service.config.source,
-                   FromProto(request.source_configuration()));
+                   SourceOf(request.source_configuration()));
   RETURN_IF_ERROR(domain::ValidateSourceConfiguration(service.config.source,
                                                       "source_configuration"));
   service.config.instance = FromProto(request.instance_configuration());
@@ -195,7 +231,7 @@ absl::Status ServiceManagerService::Update(
                    Resolve(request.service_arn(), "service_arn"));
   domain::ConfigUpdate update;
   if (request.has_source_configuration()) {
-    ASSIGN_OR_RETURN(update.source, FromProto(request.source_configuration()));
+    ASSIGN_OR_RETURN(update.source, SourceOf(request.source_configuration()));
     RETURN_IF_ERROR(domain::ValidateSourceConfiguration(
         *update.source, "source_configuration"));
   }
@@ -369,13 +405,17 @@ grpc::ServerUnaryReactor* ServiceManagerService::TagResource(
     v1::TagResourceResponse*) {
   return RespondFromPool(
       write_pool_, context, [this, request]() -> absl::Status {
-        ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(request->resource_arn(), "resource_arn"));
+        const std::string& arn = request->resource_arn();
         std::vector<domain::Tag> tags = FromProto(request->tags());
-        if (tags.empty()) {
-          return absl::InvalidArgumentError("tags: give at least one tag");
+        if (domain::IsConnectionArn(arn)) {
+          ASSIGN_OR_RETURN(domain::ConnectionRef ref,
+                           domain::ParseConnectionArn(options_.partition, arn,
+                                                      "resource_arn"));
+          RETURN_IF_ERROR(ValidateTagsToAdd(tags));
+          return store_.TagConnection(ref, tags, request->validate_only());
         }
-        RETURN_IF_ERROR(domain::ValidateTags(tags, "tags"));
+        ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(arn, "resource_arn"));
+        RETURN_IF_ERROR(ValidateTagsToAdd(tags));
         return store_.TagService(ref, tags, request->validate_only());
       });
 }
@@ -385,14 +425,18 @@ grpc::ServerUnaryReactor* ServiceManagerService::UntagResource(
     const v1::UntagResourceRequest* request, v1::UntagResourceResponse*) {
   return RespondFromPool(
       write_pool_, context, [this, request]() -> absl::Status {
-        ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(request->resource_arn(), "resource_arn"));
+        const std::string& arn = request->resource_arn();
         std::vector<std::string> keys(request->tag_keys().begin(),
                                       request->tag_keys().end());
-        if (keys.empty()) {
-          return absl::InvalidArgumentError("tag_keys: give at least one key");
+        if (domain::IsConnectionArn(arn)) {
+          ASSIGN_OR_RETURN(domain::ConnectionRef ref,
+                           domain::ParseConnectionArn(options_.partition, arn,
+                                                      "resource_arn"));
+          RETURN_IF_ERROR(ValidateTagKeysToRemove(keys));
+          return store_.UntagConnection(ref, keys, request->validate_only());
         }
-        RETURN_IF_ERROR(domain::ValidateTagKeys(keys, "tag_keys"));
+        ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(arn, "resource_arn"));
+        RETURN_IF_ERROR(ValidateTagKeysToRemove(keys));
         return store_.UntagService(ref, keys, request->validate_only());
       });
 }
@@ -402,9 +446,17 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListTagsForResource(
     const v1::ListTagsForResourceRequest* request,
     v1::ListTagsForResourceResponse* response) {
   return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->resource_arn(), "resource_arn"));
-    ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, store_.ListTags(ref));
+    const std::string& arn = request->resource_arn();
+    std::vector<domain::Tag> tags;
+    if (domain::IsConnectionArn(arn)) {
+      ASSIGN_OR_RETURN(
+          domain::ConnectionRef ref,
+          domain::ParseConnectionArn(options_.partition, arn, "resource_arn"));
+      ASSIGN_OR_RETURN(tags, store_.ListConnectionTags(ref));
+    } else {
+      ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(arn, "resource_arn"));
+      ASSIGN_OR_RETURN(tags, store_.ListTags(ref));
+    }
     for (const domain::Tag& tag : tags) {
       ToProto(tag, response->add_tags());
     }
@@ -479,6 +531,140 @@ ServiceManagerService::WatchService(grpc::CallbackServerContext* context,
                                     const v1::WatchServiceRequest* request) {
   return ServiceWatcher::Start(context, *request, store_, hub_,
                                options_.partition);
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::CreateConnection(
+    grpc::CallbackServerContext* context,
+    const v1::CreateConnectionRequest* request,
+    v1::CreateConnectionResponse* response) {
+  return RespondFromPool(
+      write_pool_, context, [this, request, response]() -> absl::Status {
+        RETURN_IF_ERROR(domain::ValidateConnectionName(
+            request->connection_name(), "connection_name"));
+        store::NewConnection connection;
+        connection.account_id = options_.partition.account_id;
+        connection.name = request->connection_name();
+        ASSIGN_OR_RETURN(connection.provider_type,
+                         FromProto(request->provider_type()));
+        connection.tags = FromProto(request->tags());
+        RETURN_IF_ERROR(domain::ValidateTags(connection.tags, "tags"));
+        ASSIGN_OR_RETURN(domain::Connection created,
+                         store_.CreateConnection(connection));
+        ToProto(created, options_.partition.region,
+                response->mutable_connection());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::DeleteConnection(
+    grpc::CallbackServerContext* context,
+    const v1::DeleteConnectionRequest* request,
+    v1::DeleteConnectionResponse* response) {
+  return RespondFromPool(
+      write_pool_, context, [this, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(domain::ConnectionRef ref,
+                         domain::ParseConnectionArn(options_.partition,
+                                                    request->connection_arn(),
+                                                    "connection_arn"));
+        ASSIGN_OR_RETURN(domain::Connection deleted,
+                         store_.DeleteConnection(ref));
+        ToProto(deleted, options_.partition.region,
+                response->mutable_connection());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::ListConnections(
+    grpc::CallbackServerContext* context,
+    const v1::ListConnectionsRequest* request,
+    v1::ListConnectionsResponse* response) {
+  return Respond(context, [&]() -> absl::Status {
+    std::optional<std::string> name;
+    if (!request->connection_name().empty()) {
+      RETURN_IF_ERROR(domain::ValidateConnectionName(request->connection_name(),
+                                                     "connection_name"));
+      name = request->connection_name();
+    }
+    ASSIGN_OR_RETURN(int page_size,
+                     domain::PageSize(MaxResults(request->has_max_results(),
+                                                 request->max_results())));
+    ASSIGN_OR_RETURN(store::Page<domain::Connection> page,
+                     store_.ListConnections(options_.partition.account_id, name,
+                                            page_size, request->next_token()));
+    for (const domain::Connection& connection : page.items) {
+      ToProto(connection, options_.partition.region,
+              response->add_connection_summary_list());
+    }
+    response->set_next_token(page.next_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::AssociateCustomDomain(
+    grpc::CallbackServerContext* context,
+    const v1::AssociateCustomDomainRequest* request,
+    v1::AssociateCustomDomainResponse* response) {
+  return RespondFromPool(
+      write_pool_, context, [this, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                         Resolve(request->service_arn(), "service_arn"));
+        ASSIGN_OR_RETURN(
+            std::string name,
+            domain::CanonicalDomainName(request->domain_name(), "domain_name"));
+        ASSIGN_OR_RETURN(store::DomainChange linked,
+                         store_.AssociateCustomDomain(
+                             ref, options_.partition.account_id, name,
+                             request->enable_www_subdomain()));
+        response->set_dns_target(linked.service.url);
+        response->set_service_arn(request->service_arn());
+        ToProto(linked.domain, v1::CustomDomain::ACTIVE,
+                response->mutable_custom_domain());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::DisassociateCustomDomain(
+    grpc::CallbackServerContext* context,
+    const v1::DisassociateCustomDomainRequest* request,
+    v1::DisassociateCustomDomainResponse* response) {
+  return RespondFromPool(
+      write_pool_, context, [this, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                         Resolve(request->service_arn(), "service_arn"));
+        ASSIGN_OR_RETURN(
+            std::string name,
+            domain::CanonicalDomainName(request->domain_name(), "domain_name"));
+        ASSIGN_OR_RETURN(store::DomainChange unlinked,
+                         store_.DisassociateCustomDomain(ref, name));
+        response->set_dns_target(unlinked.service.url);
+        response->set_service_arn(request->service_arn());
+        ToProto(unlinked.domain, v1::CustomDomain::DELETING,
+                response->mutable_custom_domain());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* ServiceManagerService::DescribeCustomDomains(
+    grpc::CallbackServerContext* context,
+    const v1::DescribeCustomDomainsRequest* request,
+    v1::DescribeCustomDomainsResponse* response) {
+  return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                     Resolve(request->service_arn(), "service_arn"));
+    ASSIGN_OR_RETURN(int page_size,
+                     domain::PageSize(MaxResults(request->has_max_results(),
+                                                 request->max_results())));
+    ASSIGN_OR_RETURN(
+        store::ServiceDomains domains,
+        store_.ListCustomDomains(ref, page_size, request->next_token()));
+    response->set_dns_target(domains.service.url);
+    response->set_service_arn(request->service_arn());
+    for (const domain::CustomDomain& domain : domains.domains.items) {
+      ToProto(domain, v1::CustomDomain::ACTIVE, response->add_custom_domains());
+    }
+    response->set_next_token(domains.domains.next_token);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace servicemanager::api

@@ -112,6 +112,30 @@ class ServiceManagerService final : public v1::ServiceManager::CallbackService {
   grpc::ServerWriteReactor<v1::WatchServiceResponse>* WatchService(
       grpc::CallbackServerContext* context,
       const v1::WatchServiceRequest* request) override;
+  grpc::ServerUnaryReactor* CreateConnection(
+      grpc::CallbackServerContext* context,
+      const v1::CreateConnectionRequest* request,
+      v1::CreateConnectionResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteConnection(
+      grpc::CallbackServerContext* context,
+      const v1::DeleteConnectionRequest* request,
+      v1::DeleteConnectionResponse* response) override;
+  grpc::ServerUnaryReactor* ListConnections(
+      grpc::CallbackServerContext* context,
+      const v1::ListConnectionsRequest* request,
+      v1::ListConnectionsResponse* response) override;
+  grpc::ServerUnaryReactor* AssociateCustomDomain(
+      grpc::CallbackServerContext* context,
+      const v1::AssociateCustomDomainRequest* request,
+      v1::AssociateCustomDomainResponse* response) override;
+  grpc::ServerUnaryReactor* DisassociateCustomDomain(
+      grpc::CallbackServerContext* context,
+      const v1::DisassociateCustomDomainRequest* request,
+      v1::DisassociateCustomDomainResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeCustomDomains(
+      grpc::CallbackServerContext* context,
+      const v1::DescribeCustomDomainsRequest* request,
+      v1::DescribeCustomDomainsResponse* response) override;
 
  private:
   absl::Status Create(const v1::CreateServiceRequest& request,
@@ -132,6 +156,10 @@ class ServiceManagerService final : public v1::ServiceManager::CallbackService {
                             Response& response) const;
   absl::StatusOr<domain::ServiceRef> Resolve(absl::string_view arn,
                                              absl::string_view field) const;
+  // The source configuration of a request, with its connection: a bad or
+  // unknown connection ARN is INVALID_ARGUMENT naming the field.
+  absl::StatusOr<domain::SourceConfiguration> SourceOf(
+      const v1::SourceConfiguration& proto) const;
 
   store::Store& store_;
   ChangeHub& hub_;

@@ -314,10 +314,13 @@ void WriteValue(const Message& message, const FieldDescriptor& field, int index,
 // Whether a singular field is worth writing: set, or not at its default.
 bool IsPresent(const Message& message, const FieldDescriptor& field) {
   const Reflection& reflection = *message.GetReflection();
-  // An empty tag value is a value (SDK users read tag["Value"]). App
+  // An empty tag value is a value (SDK users read tag["Value"]), and a
+  // CustomDomain's EnableWWWSubdomain is required even when false. App
   // Runner's model requires a Service's source and instance configuration,
   // which a deleted service no longer has: they are written as {}.
   if (field.full_name() == "servicemanager.v1.Tag.value" ||
+      field.full_name() ==
+          "servicemanager.v1.CustomDomain.enable_www_subdomain" ||
       field.full_name() == "servicemanager.v1.Service.source_configuration" ||
       field.full_name() == "servicemanager.v1.Service.instance_configuration") {
     return true;
@@ -422,6 +425,13 @@ void WriteObject(const Message& message, std::string& out) {
       WriteValue(message, field, -1, out);
     }
   }
+  // The custom domain responses' VpcDNSTargets, which App Runner's model
+  // requires: ServiceManager has no VPC ingress connections, so none.
+  if (descriptor.FindFieldByName("custom_domain") != nullptr ||
+      descriptor.FindFieldByName("custom_domains") != nullptr) {
+    out += first ? "\"VpcDNSTargets\":[]" : ",\"VpcDNSTargets\":[]";
+    first = false;
+  }
   if (descriptor.full_name() == "servicemanager.v1.Service") {
     std::string defaults;
     WriteServiceDefaults(message, defaults);
@@ -434,6 +444,9 @@ void WriteObject(const Message& message, std::string& out) {
 }  // namespace
 
 std::string PascalCase(absl::string_view snake_case) {
+  // App Runner spells these acronyms in capitals.
+  if (snake_case == "enable_www_subdomain") return "EnableWWWSubdomain";
+  if (snake_case == "dns_target") return "DNSTarget";
   std::string result;
   bool upper = true;
   for (char c : snake_case) {
@@ -449,8 +462,8 @@ std::string PascalCase(absl::string_view snake_case) {
 
 bool IsExtensionField(const google::protobuf::FieldDescriptor& field) {
   static constexpr absl::string_view kExtensions[] = {
-      "client_token",   "validate_only", "etag",      "show_deleted",
-      "deployed_image", "latest_image",  "validation"};
+      "client_token",   "validate_only", "etag",       "show_deleted",
+      "deployed_image", "latest_image",  "validation", "certificate_id"};
   for (absl::string_view name : kExtensions) {
     if (field.name() == name) {
       return true;

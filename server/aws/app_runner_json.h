@@ -16,11 +16,14 @@
 
 namespace servicemanager::aws {
 
-// "service_arn" -> "ServiceArn".
+// "service_arn" -> "ServiceArn"; App Runner's acronyms stay in capitals
+// ("dns_target" -> "DNSTarget", "enable_www_subdomain" ->
+// "EnableWWWSubdomain").
 std::string PascalCase(absl::string_view snake_case);
 
 // Whether `field` is one of ServiceManager's extensions (client_token, etag,
-// validate_only, show_deleted, deployed_image, latest_image, validation),
+// validate_only, show_deleted, deployed_image, latest_image, validation,
+// certificate_id),
 // which App Runner's model does not have: they are neither read nor written.
 bool IsExtensionField(const google::protobuf::FieldDescriptor& field);
 
@@ -45,7 +48,7 @@ absl::Status ParseAppRunnerJson(absl::string_view body,
 // also gets the two members App Runner's model requires and
 // ServiceManager has no settings for: AutoScalingConfigurationSummary (App
 // Runner's DefaultConfiguration) and NetworkConfiguration (public ingress,
-// default egress).
+// default egress); a custom domain response gets VpcDNSTargets, empty.
 std::string ToAppRunnerJson(const google::protobuf::Message& message);
 
 }  // namespace servicemanager::aws

@@ -65,6 +65,12 @@ AppRunnerTranslator::AppRunnerTranslator(
   Add("TagResource", &Stub::TagResource);
   Add("UntagResource", &Stub::UntagResource);
   Add("ListTagsForResource", &Stub::ListTagsForResource);
+  Add("CreateConnection", &Stub::CreateConnection);
+  Add("DeleteConnection", &Stub::DeleteConnection);
+  Add("ListConnections", &Stub::ListConnections);
+  Add("AssociateCustomDomain", &Stub::AssociateCustomDomain);
+  Add("DisassociateCustomDomain", &Stub::DisassociateCustomDomain);
+  Add("DescribeCustomDomains", &Stub::DescribeCustomDomains);
 }
 
 template <typename Request, typename Response>

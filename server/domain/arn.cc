@@ -1,11 +1,14 @@
 #include "domain/arn.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -56,17 +59,10 @@ bool IsPartition(absl::string_view text) {
   return true;
 }
 
-}  // namespace
-
-std::string ServiceArn(const Partition& partition, absl::string_view name,
-                       absl::string_view id) {
-  return absl::StrCat("arn:aws:apprunner:", partition.region, ":",
-                      partition.account_id, ":service/", name, "/", id);
-}
-
-absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
-                                           absl::string_view arn,
-                                           absl::string_view field) {
+// The six parts of an ARN of App Runner's pattern, or INVALID_ARGUMENT naming
+// `field`; `shape` shows the expected ARN in the message.
+absl::StatusOr<std::vector<absl::string_view>> SplitArn(
+    absl::string_view arn, absl::string_view field, absl::string_view shape) {
   if (arn.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": is required"));
   }
@@ -82,18 +78,75 @@ absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
       !AllOf(parts[5], IsResourceChar)) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": \"", arn.substr(0, 100),
-                     "\" is not an App Runner ARN "
-                     "(arn:aws:apprunner:REGION:ACCOUNT:service/NAME/ID)"));
+                     "\" is not an App Runner ARN (", shape, ")"));
   }
+  return parts;
+}
+
+// The NAME and ID of "TYPE/NAME/ID" (ID: 32 lowercase hex) if the ARN's
+// parts are of `type` in `partition`.
+std::optional<std::pair<std::string, std::string>> ResourceIn(
+    const Partition& partition, const std::vector<absl::string_view>& parts,
+    absl::string_view type) {
   std::vector<absl::string_view> resource = absl::StrSplit(parts[5], '/');
   if (parts[1] != "aws" || parts[2] != "apprunner" ||
       parts[3] != partition.region || parts[4] != partition.account_id ||
-      resource.size() != 3 || resource[0] != "service" ||
-      resource[2].size() != 32 || !AllOf(resource[2], IsLowerHex)) {
+      resource.size() != 3 || resource[0] != type || resource[2].size() != 32 ||
+      !AllOf(resource[2], IsLowerHex)) {
+    return std::nullopt;
+  }
+  return std::pair{std::string(resource[1]), std::string(resource[2])};
+}
+
+}  // namespace
+
+std::string ServiceArn(const Partition& partition, absl::string_view name,
+                       absl::string_view id) {
+  return absl::StrCat("arn:aws:apprunner:", partition.region, ":",
+                      partition.account_id, ":service/", name, "/", id);
+}
+
+std::string ConnectionArn(absl::string_view region, const ConnectionRef& ref) {
+  return absl::StrCat("arn:aws:apprunner:", region, ":", ref.account_id,
+                      ":connection/", ref.name, "/", ref.id);
+}
+
+absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
+                                           absl::string_view arn,
+                                           absl::string_view field) {
+  absl::StatusOr<std::vector<absl::string_view>> parts =
+      SplitArn(arn, field, "arn:aws:apprunner:REGION:ACCOUNT:service/NAME/ID");
+  if (!parts.ok()) {
+    return parts.status();
+  }
+  auto resource = ResourceIn(partition, *parts, "service");
+  if (!resource) {
     return absl::NotFoundError(
         absl::StrCat("no service with ARN ", arn, " in ", partition.region));
   }
-  return ServiceRef{std::string(resource[1]), std::string(resource[2])};
+  return ServiceRef{resource->first, resource->second};
+}
+
+absl::StatusOr<ConnectionRef> ParseConnectionArn(const Partition& partition,
+                                                 absl::string_view arn,
+                                                 absl::string_view field) {
+  absl::StatusOr<std::vector<absl::string_view>> parts = SplitArn(
+      arn, field, "arn:aws:apprunner:REGION:ACCOUNT:connection/NAME/ID");
+  if (!parts.ok()) {
+    return parts.status();
+  }
+  auto resource = ResourceIn(partition, *parts, "connection");
+  if (!resource) {
+    return absl::NotFoundError(
+        absl::StrCat("no connection with ARN ", arn, " in ", partition.region,
+                     " of account ", partition.account_id));
+  }
+  return ConnectionRef{partition.account_id, resource->first, resource->second};
+}
+
+bool IsConnectionArn(absl::string_view arn) {
+  std::vector<absl::string_view> parts = absl::StrSplit(arn, ':');
+  return parts.size() == 6 && absl::StartsWith(parts[5], "connection/");
 }
 
 }  // namespace servicemanager::domain

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "domain/connection.h"
 
 namespace servicemanager::domain {
 
@@ -34,6 +35,23 @@ struct ServiceRef {
 absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
                                            absl::string_view arn,
                                            absl::string_view field);
+
+// "arn:aws:apprunner:REGION:ACCOUNT:connection/NAME/ID", of the connection's
+// own account.
+std::string ConnectionArn(absl::string_view region, const ConnectionRef& ref);
+
+// Parses a connection's ARN as ParseServiceArn does a service's: the same
+// INVALID_ARGUMENT for a malformed one, and NOT_FOUND for a well-formed ARN
+// that is not of a connection in `partition` (another region, account or
+// resource type).
+absl::StatusOr<ConnectionRef> ParseConnectionArn(const Partition& partition,
+                                                 absl::string_view arn,
+                                                 absl::string_view field);
+
+// Whether `arn` names a connection (its resource is "connection/..."), for
+// the calls that take the ARN of either kind (TagResource). Anything else is
+// treated as a service's ARN, whose parse reports what is wrong with it.
+bool IsConnectionArn(absl::string_view arn);
 
 }  // namespace servicemanager::domain
 

@@ -95,4 +95,26 @@ absl::Status CheckCanTag(ServiceStatus current) {
   return absl::OkStatus();
 }
 
+absl::Status CheckCanChangeCustomDomains(ServiceStatus current,
+                                         absl::string_view action) {
+  switch (current) {
+    case ServiceStatus::kRunning:
+    case ServiceStatus::kCreateFailed:
+    case ServiceStatus::kDeleteFailed:
+      return absl::OkStatus();
+    case ServiceStatus::kPaused:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot ", action, ": the service is PAUSED; resume it first"));
+    case ServiceStatus::kOperationInProgress:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot ", action,
+          ": the service is OPERATION_IN_PROGRESS; retry when its operation "
+          "has finished"));
+    case ServiceStatus::kDeleted:
+      break;
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("cannot ", action, ": the service is ", ToString(current)));
+}
+
 }  // namespace servicemanager::domain

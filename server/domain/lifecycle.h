@@ -54,6 +54,14 @@ ServiceStatus CancelledStatus(std::optional<ServiceStatus> prior);
 // OPERATION_IN_PROGRESS and DELETED (FAILED_PRECONDITION).
 absl::Status CheckCanTag(ServiceStatus current);
 
+// Whether custom domains may be linked to or unlinked from a service in
+// `current`: OK when RUNNING, CREATE_FAILED or DELETE_FAILED;
+// FAILED_PRECONDITION when PAUSED (App Runner refuses domain changes on a
+// paused service), OPERATION_IN_PROGRESS (one change at a time) or DELETED.
+// `action` names the call in the message ("associate a custom domain").
+absl::Status CheckCanChangeCustomDomains(ServiceStatus current,
+                                         absl::string_view action);
+
 }  // namespace servicemanager::domain
 
 #endif  // SERVICEMANAGER_SERVER_DOMAIN_LIFECYCLE_H_

@@ -10,6 +10,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "domain/connection.h"
 
 namespace servicemanager::domain {
 
@@ -43,6 +44,9 @@ struct SourceConfiguration {
   ImageRepositoryType image_repository_type = ImageRepositoryType::kEcr;
   ImageConfiguration image_configuration;
   bool auto_deployments_enabled = true;
+  // AuthenticationConfiguration.ConnectionArn: a connection of the service's
+  // account, checked to exist when the configuration is stored.
+  std::optional<ConnectionRef> connection;
 
   bool operator==(const SourceConfiguration&) const = default;
 };

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
 namespace servicemanager::domain {
@@ -67,6 +68,59 @@ absl::Status ValidateServiceName(absl::string_view name) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateConnectionName(absl::string_view name,
+                                    absl::string_view field) {
+  if (name.size() < 4 || name.size() > 32) {
+    return Invalid(field, "must be 4 to 32 characters long");
+  }
+  if (!absl::ascii_isalnum(static_cast<unsigned char>(name[0]))) {
+    return Invalid(field, "must start with a letter or digit");
+  }
+  for (char c : name) {
+    if (!IsNameChar(c)) {
+      return Invalid(field, "may only contain letters, digits, '-' and '_'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CanonicalDomainName(absl::string_view name,
+                                                absl::string_view field) {
+  const auto invalid = [&](absl::string_view problem) {
+    return Invalid(field,
+                   absl::StrCat("\"", name.substr(0, 100),
+                                "\" is not a valid DNS name: ", problem));
+  };
+  if (name.empty()) {
+    return Invalid(field, "is required");
+  }
+  if (name.size() > 253) {
+    return invalid("it is longer than 253 characters");
+  }
+  absl::string_view rest = name;
+  if (absl::ConsumePrefix(&rest, "*.") && rest.empty()) {
+    return invalid("a wildcard needs a domain after \"*.\"");
+  }
+  std::vector<absl::string_view> labels = absl::StrSplit(rest, '.');
+  if (labels.size() < 2) {
+    return invalid("it needs at least two labels, as in example.com");
+  }
+  for (absl::string_view label : labels) {
+    if (label.empty() || label.size() > 63) {
+      return invalid("each label between dots is 1 to 63 characters long");
+    }
+    if (label.front() == '-' || label.back() == '-') {
+      return invalid("a label may not start or end with '-'");
+    }
+    for (char c : label) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') {
+        return invalid("a label holds only letters, digits and '-'");
+      }
+    }
+  }
+  return absl::AsciiStrToLower(name);
 }
 
 absl::Status ValidateImageIdentifier(absl::string_view identifier,

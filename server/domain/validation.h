@@ -23,6 +23,17 @@ inline constexpr int kMaxPageSize = 100;
 // 4-40 characters: [A-Za-z0-9][A-Za-z0-9-_]{3,39}.
 absl::Status ValidateServiceName(absl::string_view name);
 
+// 4-32 characters: [A-Za-z0-9][A-Za-z0-9-_]{3,31}, in request field `field`.
+absl::Status ValidateConnectionName(absl::string_view name,
+                                    absl::string_view field);
+
+// A DNS name, in request field `field`: at most 253 characters, at least two
+// labels separated by '.', each 1-63 letters, digits and '-' that neither
+// starts nor ends with '-'; "*." may start it (a wildcard). Returns it in
+// lower case, as DNS compares names.
+absl::StatusOr<std::string> CanonicalDomainName(absl::string_view name,
+                                                absl::string_view field);
+
 // 1-1024 characters with no white space or control characters.
 absl::Status ValidateImageIdentifier(absl::string_view identifier,
                                      absl::string_view field);

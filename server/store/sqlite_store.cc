@@ -18,6 +18,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -172,6 +173,24 @@ absl::string_view ProtocolName(domain::HealthCheckProtocol protocol) {
     ".health_healthy_threshold, " t ".health_unhealthy_threshold"
 constexpr int kConfigColumns = 13;
 
+// The connection a configuration version uses, joined to the configuration
+// `t` (a service_configs alias): its account, name and id, or NULLs.
+#define SM_CONNECTION_COLUMNS "cn.account_id, cn.name, cn.connection_id"
+constexpr int kConnectionColumns = 3;
+#define SM_JOIN_CONNECTION(t)                                      \
+  " LEFT JOIN service_config_connections cc ON cc.service_pk = " t \
+  ".service_pk AND cc.version = " t                                \
+  ".version LEFT JOIN connections cn ON cn.pk = cc.connection_pk"
+
+void ReadConnection(SQLite::Statement& q, int first, ServiceConfig& config) {
+  if (q.getColumn(first).isNull()) {
+    return;
+  }
+  config.source.connection = domain::ConnectionRef{
+      q.getColumn(first).getString(), q.getColumn(first + 1).getString(),
+      q.getColumn(first + 2).getString()};
+}
+
 ServiceConfig ReadConfig(SQLite::Statement& q, int first) {
   auto column = [&q, first](int i) { return q.getColumn(first + i); };
   ServiceConfig config;
@@ -202,14 +221,16 @@ void LoadEnv(Connection& c, int64_t pk, int64_t version, ServiceConfig& config);
 std::optional<ServiceConfig> LoadConfig(Connection& c, int64_t pk,
                                         int64_t version) {
   Query q(c, "SELECT " SM_CONFIG_COLUMNS(
-                 "c") " FROM service_configs c"
-                      " WHERE c.service_pk = ? AND c.version = ?");
+                 "c") ", " SM_CONNECTION_COLUMNS
+                      " FROM service_configs c" SM_JOIN_CONNECTION(
+                          "c") " WHERE c.service_pk = ? AND c.version = ?");
   q->bind(1, pk);
   q->bind(2, version);
   if (!q->executeStep()) {
     return std::nullopt;
   }
   ServiceConfig config = ReadConfig(*q, 0);
+  ReadConnection(*q, kConfigColumns, config);
   LoadEnv(c, pk, version, config);
   return config;
 }
@@ -230,8 +251,27 @@ void LoadEnv(Connection& c, int64_t pk, int64_t version,
   }
 }
 
-void InsertConfig(Connection& c, int64_t pk, int64_t version,
-                  const ServiceConfig& config) {
+// Stores a configuration version. INVALID_ARGUMENT, before writing, if it
+// names a connection that does not exist.
+absl::Status InsertConfig(Connection& c, int64_t pk, int64_t version,
+                          const ServiceConfig& config) {
+  std::optional<int64_t> connection_pk;
+  if (const auto& ref = config.source.connection) {
+    Query find(c,
+               "SELECT pk FROM connections"
+               " WHERE connection_id = ? AND account_id = ? AND name = ?");
+    find->bind(1, ref->id);
+    find->bind(2, ref->account_id);
+    find->bind(3, ref->name);
+    if (!find->executeStep()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "source_configuration.authentication_configuration.connection_arn: "
+          "no connection ",
+          ref->name, "/", ref->id, " exists in account ", ref->account_id,
+          " (it was never created, or was deleted)"));
+    }
+    connection_pk = find->getColumn(0).getInt64();
+  }
   Query q(c,
           "INSERT INTO service_configs (service_pk, version, image_identifier,"
           " image_repository_type, port, start_command,"
@@ -273,6 +313,16 @@ void InsertConfig(Connection& c, int64_t pk, int64_t version,
       env->exec();
     }
   }
+  if (connection_pk) {
+    Query uses(c,
+               "INSERT INTO service_config_connections"
+               " (service_pk, version, connection_pk) VALUES (?, ?, ?)");
+    uses->bind(1, pk);
+    uses->bind(2, version);
+    uses->bind(3, *connection_pk);
+    uses->exec();
+  }
+  return absl::OkStatus();
 }
 
 std::optional<ImageVersion> LoadImage(Connection& c, int64_t pk,
@@ -317,12 +367,13 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
   " s.config_version, s.deployed_image_version, s.created_at,"              \
   " s.updated_at, s.deleted_at, s.revision, " SM_CONFIG_COLUMNS("c")        \
   ", d.version, d.image_identifier, d.recorded_at,"                         \
-  " l.version, l.image_identifier, l.recorded_at,"                          \
-  " EXISTS (SELECT 1 FROM service_config_env e"                             \
+  " l.version, l.image_identifier, l.recorded_at, " SM_CONNECTION_COLUMNS  \
+  ", EXISTS (SELECT 1 FROM service_config_env e"                            \
   "  WHERE e.service_pk = s.pk AND e.version = s.config_version)"           \
   " FROM services s"                                                        \
   " LEFT JOIN service_configs c"                                            \
   "  ON c.service_pk = s.pk AND c.version = s.config_version"               \
+  SM_JOIN_CONNECTION("c")                                                   \
   " LEFT JOIN service_images d"                                             \
   "  ON d.service_pk = s.pk AND d.version = s.deployed_image_version"       \
   " LEFT JOIN service_images l ON s.deleted_at IS NULL"                     \
@@ -337,7 +388,8 @@ Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
   constexpr int kConfig = 11;
   constexpr int kDeployed = kConfig + kConfigColumns;
   constexpr int kLatest = kDeployed + 3;
-  constexpr int kHasEnv = kLatest + 3;
+  constexpr int kConnection = kLatest + 3;
+  constexpr int kHasEnv = kConnection + kConnectionColumns;
   ServiceRow row = ReadServiceRow(q);
   Service& service = row.service;
   auto image = [&q](int first) -> std::optional<ImageVersion> {
@@ -348,6 +400,7 @@ Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
   };
   if (!q.getColumn(kConfig).isNull()) {
     service.config = ReadConfig(q, kConfig);
+    ReadConnection(q, kConnection, *service.config);
   }
   service.deployed_image = image(kDeployed);
   service.latest_image = image(kLatest);
@@ -563,6 +616,42 @@ struct Outcome {
   std::string error_message;
 };
 
+// The service deletion purge list: what a successful DELETE_SERVICE removes
+// of its service, in the transaction that ends the operation (the compute
+// went before, in Runtime::Remove). It keeps:
+// - connections: services share them, and a connection outlives them all;
+// - certificate records: released here, purged by the janitor after the
+//   certificate retention (7 days by default);
+// - the service row (DELETED) and its operation history, purged by the
+//   janitor after the retention.
+// README's "Delete" lists the same. Each statement takes the service's pk as
+// ?1 and, if it needs it, the time as ?2.
+constexpr const char* kDeletePurgeList[] = {
+    // Certificate records of its domains: released, not removed.
+    "UPDATE certificates SET released_at = ?2 WHERE pk IN"
+    " (SELECT certificate_pk FROM custom_domains WHERE service_pk = ?1)",
+    // Custom domain links.
+    "DELETE FROM custom_domains WHERE service_pk = ?1",
+    // Configuration versions, with their environment and connection
+    // references (ON DELETE CASCADE).
+    "DELETE FROM service_configs WHERE service_pk = ?1",
+    // Stored image versions.
+    "DELETE FROM service_images WHERE service_pk = ?1",
+    // Tags.
+    "DELETE FROM tags WHERE service_pk = ?1",
+};
+
+void PurgeDeletedService(Connection& c, int64_t pk, absl::Time now) {
+  for (const char* sql : kDeletePurgeList) {
+    Query purge(c, sql);
+    purge->bind(1, pk);
+    if (purge->getBindParameterCount() > 1) {
+      purge->bind(2, Micros(now));
+    }
+    purge->exec();
+  }
+}
+
 // Ends the operation as `outcome` says, with every consequence for its
 // service, in the caller's transaction.
 void EndOperation(Connection& c, const OperationRow& op, const Outcome& outcome,
@@ -586,8 +675,6 @@ void EndOperation(Connection& c, const OperationRow& op, const Outcome& outcome,
   const bool deleted =
       outcome.succeeded && op.type == OperationType::kDeleteService;
   if (deleted) {
-    // Delete purges the stored image, the configuration and the tags; the
-    // operation history stays.
     Query q(c,
             "UPDATE services SET status = 'DELETED', updated_at = ?1,"
             " deleted_at = ?1, config_version = NULL,"
@@ -595,15 +682,7 @@ void EndOperation(Connection& c, const OperationRow& op, const Outcome& outcome,
     q->bind(1, Micros(now));
     q->bind(2, pk);
     q->exec();
-    for (const char* sql : {
-             "DELETE FROM service_configs WHERE service_pk = ?",
-             "DELETE FROM service_images WHERE service_pk = ?",
-             "DELETE FROM tags WHERE service_pk = ?",
-         }) {
-      Query purge(c, sql);
-      purge->bind(1, pk);
-      purge->exec();
-    }
+    PurgeDeletedService(c, pk, now);
     return;
   }
   SetServiceStatus(c, pk, outcome.service_status, now);
@@ -653,6 +732,66 @@ void EndOperation(Connection& c, const OperationRow& op, const Outcome& outcome,
     drop->bind(2, *op.target_config);
     drop->exec();
   }
+}
+
+// A connection row and its internal key.
+struct ConnectionRow {
+  int64_t pk = 0;
+  domain::Connection connection;
+};
+
+#define SM_CONNECTION_ROW \
+  "pk, account_id, name, connection_id, provider_type, status, created_at"
+
+ConnectionRow ReadConnectionRow(SQLite::Statement& q) {
+  ConnectionRow row;
+  row.pk = q.getColumn(0).getInt64();
+  row.connection.ref = {q.getColumn(1).getString(), q.getColumn(2).getString(),
+                        q.getColumn(3).getString()};
+  row.connection.provider_type =
+      domain::ParseProviderType(q.getColumn(4).getString())
+          .value_or(domain::ProviderType::kGithub);
+  row.connection.status =
+      domain::ParseConnectionStatus(q.getColumn(5).getString())
+          .value_or(domain::ConnectionStatus::kError);
+  row.connection.created_at = FromMicros(q.getColumn(6).getInt64());
+  return row;
+}
+
+absl::StatusOr<ConnectionRow> FindConnection(Connection& c,
+                                             const domain::ConnectionRef& ref) {
+  Query q(c, "SELECT " SM_CONNECTION_ROW
+             " FROM connections WHERE connection_id = ?");
+  q->bind(1, ref.id);
+  if (!q->executeStep() || q->getColumn(1).getString() != ref.account_id ||
+      q->getColumn(2).getString() != ref.name) {
+    return absl::NotFoundError(
+        absl::StrCat("connection ", ref.name, "/", ref.id, " does not exist"));
+  }
+  return ReadConnectionRow(*q);
+}
+
+// Adds tags to the resource `pk`, overwriting existing keys, with the
+// `upsert` statement of its tag table; INVALID_ARGUMENT if the resource then
+// has more than domain::kMaxTagsPerResource (`count` counts them).
+absl::Status UpsertTags(Connection& c, const char* upsert, const char* count,
+                        int64_t pk, const std::vector<domain::Tag>& tags) {
+  for (const domain::Tag& tag : tags) {
+    Query q(c, upsert);
+    q->bind(1, pk);
+    q->bind(2, tag.key);
+    q->bind(3, tag.value);
+    q->exec();
+  }
+  Query n(c, count);
+  n->bind(1, pk);
+  n->executeStep();
+  if (n->getColumn(0).getInt() > domain::kMaxTagsPerResource) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tags: a resource may have at most ",
+                     domain::kMaxTagsPerResource, " tags"));
+  }
+  return absl::OkStatus();
 }
 
 // The stored response of an earlier call with `token`, if there was one with
@@ -996,7 +1135,7 @@ absl::StatusOr<Accepted> SqliteStore::CreateService(
           q->exec();
           row.pk = c.db().getLastInsertRowid();
         }
-        InsertConfig(c, row.pk, 1, input.config);
+        RETURN_IF_ERROR(InsertConfig(c, row.pk, 1, input.config));
         const int64_t image =
             InsertImage(c, row.pk, input.config.source.image_identifier, now);
         for (const domain::Tag& tag : input.tags) {
@@ -1094,7 +1233,8 @@ absl::StatusOr<Accepted> SqliteStore::StartOperation(
             const ServiceConfig next = update.ApplyTo(*current);
             targets.prior_config = row.config_version;
             targets.target_config = *row.config_version + 1;
-            InsertConfig(c, row.pk, *targets.target_config, next);
+            RETURN_IF_ERROR(
+                InsertConfig(c, row.pk, *targets.target_config, next));
             // A new image identifier is a new image version; otherwise the
             // update redeploys what runs (or, after a failed create, the
             // image it could not start).
@@ -1282,24 +1422,11 @@ absl::Status SqliteStore::TagService(const domain::ServiceRef& service,
     Connection& c = w.connection;
     ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
     RETURN_IF_ERROR(domain::CheckCanTag(row.service.status));
-    for (const domain::Tag& tag : tags) {
-      Query q(c,
-              "INSERT INTO tags (service_pk, key, value) VALUES (?, ?, ?)"
-              " ON CONFLICT (service_pk, key) DO UPDATE SET value = "
-              "excluded.value");
-      q->bind(1, row.pk);
-      q->bind(2, tag.key);
-      q->bind(3, tag.value);
-      q->exec();
-    }
-    Query count(c, "SELECT COUNT(*) FROM tags WHERE service_pk = ?");
-    count->bind(1, row.pk);
-    count->executeStep();
-    if (count->getColumn(0).getInt() > domain::kMaxTagsPerResource) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tags: a resource may have at most ",
-                       domain::kMaxTagsPerResource, " tags"));
-    }
+    RETURN_IF_ERROR(UpsertTags(
+        c,
+        "INSERT INTO tags (service_pk, key, value) VALUES (?, ?, ?)"
+        " ON CONFLICT (service_pk, key) DO UPDATE SET value = excluded.value",
+        "SELECT COUNT(*) FROM tags WHERE service_pk = ?", row.pk, tags));
     w.discard = validate_only;
     return absl::OkStatus();
   });
@@ -1340,6 +1467,356 @@ absl::StatusOr<std::vector<domain::Tag>> SqliteStore::ListTags(
               {q->getColumn(0).getString(), q->getColumn(1).getString()});
         }
         return tags;
+      });
+}
+
+absl::StatusOr<domain::Connection> SqliteStore::CreateConnection(
+    const NewConnection& input) {
+  domain::Connection result;
+  RETURN_IF_ERROR(
+      Write("create connection", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        {
+          Query taken(c,
+                      "SELECT 1 FROM connections"
+                      " WHERE account_id = ? AND name = ?");
+          taken->bind(1, input.account_id);
+          taken->bind(2, input.name);
+          if (taken->executeStep()) {
+            return absl::AlreadyExistsError(
+                absl::StrCat("connection_name: a connection named ", input.name,
+                             " already exists"));
+          }
+        }
+        result.ref = {input.account_id, input.name, ids_.NewServiceId()};
+        result.provider_type = input.provider_type;
+        result.status = domain::ConnectionStatus::kAvailable;
+        result.created_at = clock_.Now();
+        Query q(
+            c,
+            "INSERT INTO connections (connection_id, account_id, name,"
+            " provider_type, status, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+        q->bind(1, result.ref.id);
+        q->bind(2, result.ref.account_id);
+        q->bind(3, result.ref.name);
+        q->bind(4, std::string(domain::ToString(result.provider_type)));
+        q->bind(5, std::string(domain::ToString(result.status)));
+        q->bind(6, Micros(result.created_at));
+        q->exec();
+        const int64_t pk = c.db().getLastInsertRowid();
+        for (const domain::Tag& tag : input.tags) {
+          Query t(c,
+                  "INSERT INTO connection_tags (connection_pk, key, value)"
+                  " VALUES (?, ?, ?)");
+          t->bind(1, pk);
+          t->bind(2, tag.key);
+          t->bind(3, tag.value);
+          t->exec();
+        }
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::StatusOr<domain::Connection> SqliteStore::DeleteConnection(
+    const domain::ConnectionRef& ref) {
+  domain::Connection result;
+  RETURN_IF_ERROR(
+      Write("delete connection", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        ASSIGN_OR_RETURN(ConnectionRow row, FindConnection(c, ref));
+        // Services that are not deleted and keep a configuration version
+        // (the one they run, or one an update goes back to) that uses it.
+        std::vector<std::string> users;
+        bool paused = false;
+        {
+          Query q(c,
+                  "SELECT s.name, s.service_id, s.status FROM services s"
+                  " WHERE s.deleted_at IS NULL AND s.pk IN (SELECT service_pk"
+                  "  FROM service_config_connections WHERE connection_pk = ?)"
+                  " ORDER BY s.pk");
+          q->bind(1, row.pk);
+          while (q->executeStep()) {
+            const std::string status = q->getColumn(2).getString();
+            paused |= status == "PAUSED";
+            users.push_back(absl::StrCat(q->getColumn(0).getString(), "/",
+                                         q->getColumn(1).getString(), " (",
+                                         status, ")"));
+          }
+        }
+        if (!users.empty()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cannot delete connection ", ref.name, ": ",
+              paused ? "a service that uses it is PAUSED, and App Runner "
+                       "refuses DeleteConnection for a paused service; "
+                     : "",
+              "it is used by service ", absl::StrJoin(users, ", "),
+              "; delete those services, or update them to another "
+              "connection, first"));
+        }
+        Query q(c, "DELETE FROM connections WHERE pk = ?");
+        q->bind(1, row.pk);
+        q->exec();
+        result = row.connection;
+        result.status = domain::ConnectionStatus::kDeleted;
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::StatusOr<Page<domain::Connection>> SqliteStore::ListConnections(
+    absl::string_view account_id, std::optional<std::string> name,
+    int page_size, absl::string_view page_token) {
+  int64_t after = 0;
+  if (!page_token.empty()) {
+    ASSIGN_OR_RETURN(after, DecodeToken(page_token, "c", 0));
+  }
+  ReadLease lease = Read();
+  Connection& c = *lease;
+  return GuardSqlite(
+      "list connections", [&]() -> absl::StatusOr<Page<domain::Connection>> {
+        Page<domain::Connection> page;
+        std::vector<int64_t> pks;
+        Query q(c, "SELECT " SM_CONNECTION_ROW
+                   " FROM connections WHERE account_id = ?1"
+                   " AND (?2 IS NULL OR name = ?2) AND pk > ?3"
+                   " ORDER BY pk LIMIT ?4");
+        q->bind(1, std::string(account_id));
+        if (name) {
+          q->bind(2, *name);
+        }
+        q->bind(3, after);
+        q->bind(4, page_size + 1);
+        while (q->executeStep()) {
+          ConnectionRow row = ReadConnectionRow(*q);
+          pks.push_back(row.pk);
+          page.items.push_back(std::move(row.connection));
+        }
+        if (static_cast<int>(page.items.size()) > page_size) {
+          page.items.pop_back();
+          page.next_token = EncodeToken("c", 0, pks[page_size - 1]);
+        }
+        return page;
+      });
+}
+
+absl::Status SqliteStore::TagConnection(const domain::ConnectionRef& ref,
+                                        const std::vector<domain::Tag>& tags,
+                                        bool validate_only) {
+  return Write("tag resource", [&](WriteContext& w) -> absl::Status {
+    Connection& c = w.connection;
+    ASSIGN_OR_RETURN(ConnectionRow row, FindConnection(c, ref));
+    RETURN_IF_ERROR(UpsertTags(
+        c,
+        "INSERT INTO connection_tags (connection_pk, key, value)"
+        " VALUES (?, ?, ?) ON CONFLICT (connection_pk, key)"
+        " DO UPDATE SET value = excluded.value",
+        "SELECT COUNT(*) FROM connection_tags WHERE connection_pk = ?", row.pk,
+        tags));
+    w.discard = validate_only;
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqliteStore::UntagConnection(const domain::ConnectionRef& ref,
+                                          const std::vector<std::string>& keys,
+                                          bool validate_only) {
+  return Write("untag resource", [&](WriteContext& w) -> absl::Status {
+    Connection& c = w.connection;
+    ASSIGN_OR_RETURN(ConnectionRow row, FindConnection(c, ref));
+    for (const std::string& key : keys) {
+      Query q(
+          c, "DELETE FROM connection_tags WHERE connection_pk = ? AND key = ?");
+      q->bind(1, row.pk);
+      q->bind(2, key);
+      q->exec();
+    }
+    w.discard = validate_only;
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<domain::Tag>> SqliteStore::ListConnectionTags(
+    const domain::ConnectionRef& ref) {
+  ReadLease lease = Read();
+  Connection& c = *lease;
+  return GuardSqlite(
+      "list tags", [&]() -> absl::StatusOr<std::vector<domain::Tag>> {
+        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+        ASSIGN_OR_RETURN(ConnectionRow row, FindConnection(c, ref));
+        std::vector<domain::Tag> tags;
+        Query q(c,
+                "SELECT key, value FROM connection_tags"
+                " WHERE connection_pk = ? ORDER BY key");
+        q->bind(1, row.pk);
+        while (q->executeStep()) {
+          tags.push_back(
+              {q->getColumn(0).getString(), q->getColumn(1).getString()});
+        }
+        return tags;
+      });
+}
+
+absl::StatusOr<DomainChange> SqliteStore::AssociateCustomDomain(
+    const domain::ServiceRef& service, absl::string_view account_id,
+    absl::string_view domain_name, bool enable_www_subdomain) {
+  DomainChange result;
+  RETURN_IF_ERROR(
+      Write("associate custom domain", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        const absl::Time now = clock_.Now();
+        const std::string name(domain_name);
+        ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
+        RETURN_IF_ERROR(domain::CheckCanChangeCustomDomains(
+            row.service.status, "associate a custom domain"));
+        {
+          Query linked(c,
+                       "SELECT s.pk, s.name, cert.account_id"
+                       " FROM custom_domains d"
+                       " JOIN services s ON s.pk = d.service_pk"
+                       " JOIN certificates cert ON cert.pk = d.certificate_pk"
+                       " WHERE d.domain_name = ?");
+          linked->bind(1, name);
+          if (linked->executeStep()) {
+            const std::string where =
+                linked->getColumn(0).getInt64() == row.pk
+                    ? std::string("this service")
+                : linked->getColumn(2).getString() == account_id
+                    ? absl::StrCat("service ", linked->getColumn(1).getString())
+                    : std::string("a service of another account");
+            return absl::AlreadyExistsError(absl::StrCat(
+                "domain_name: ", name, " is already linked to ", where,
+                "; a domain links to one service at a time"));
+          }
+        }
+        int64_t certificate_pk = 0;
+        {
+          Query kept(c,
+                     "SELECT pk, certificate_id FROM certificates"
+                     " WHERE account_id = ? AND domain_name = ?");
+          kept->bind(1, std::string(account_id));
+          kept->bind(2, name);
+          if (kept->executeStep()) {
+            certificate_pk = kept->getColumn(0).getInt64();
+            result.domain.certificate_id = kept->getColumn(1).getString();
+          }
+        }
+        if (certificate_pk != 0) {
+          Query reuse(c,
+                      "UPDATE certificates SET released_at = NULL"
+                      " WHERE pk = ?");
+          reuse->bind(1, certificate_pk);
+          reuse->exec();
+        } else {
+          result.domain.certificate_id = ids_.NewServiceId();
+          Query q(c,
+                  "INSERT INTO certificates (certificate_id, account_id,"
+                  " domain_name, created_at) VALUES (?, ?, ?, ?)");
+          q->bind(1, result.domain.certificate_id);
+          q->bind(2, std::string(account_id));
+          q->bind(3, name);
+          q->bind(4, Micros(now));
+          q->exec();
+          certificate_pk = c.db().getLastInsertRowid();
+        }
+        Query link(c,
+                   "INSERT INTO custom_domains (domain_name, service_pk,"
+                   " certificate_pk, enable_www_subdomain, linked_at)"
+                   " VALUES (?, ?, ?, ?, ?)");
+        link->bind(1, name);
+        link->bind(2, row.pk);
+        link->bind(3, certificate_pk);
+        link->bind(4, enable_www_subdomain ? 1 : 0);
+        link->bind(5, Micros(now));
+        link->exec();
+        result.service = std::move(row.service);
+        result.domain.domain_name = name;
+        result.domain.enable_www_subdomain = enable_www_subdomain;
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::StatusOr<DomainChange> SqliteStore::DisassociateCustomDomain(
+    const domain::ServiceRef& service, absl::string_view domain_name) {
+  DomainChange result;
+  RETURN_IF_ERROR(
+      Write("disassociate custom domain", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        const std::string name(domain_name);
+        ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
+        RETURN_IF_ERROR(domain::CheckCanChangeCustomDomains(
+            row.service.status, "disassociate a custom domain"));
+        int64_t certificate_pk = 0;
+        {
+          Query q(c,
+                  "SELECT d.certificate_pk, d.enable_www_subdomain,"
+                  " cert.certificate_id FROM custom_domains d"
+                  " JOIN certificates cert ON cert.pk = d.certificate_pk"
+                  " WHERE d.domain_name = ? AND d.service_pk = ?");
+          q->bind(1, name);
+          q->bind(2, row.pk);
+          if (!q->executeStep()) {
+            return absl::NotFoundError(
+                absl::StrCat("domain_name: ", name,
+                             " is not linked to service ", row.service.name));
+          }
+          certificate_pk = q->getColumn(0).getInt64();
+          result.domain.enable_www_subdomain = q->getColumn(1).getInt() != 0;
+          result.domain.certificate_id = q->getColumn(2).getString();
+        }
+        Query release(c,
+                      "UPDATE certificates SET released_at = ? WHERE pk = ?");
+        release->bind(1, Micros(clock_.Now()));
+        release->bind(2, certificate_pk);
+        release->exec();
+        Query unlink(c, "DELETE FROM custom_domains WHERE domain_name = ?");
+        unlink->bind(1, name);
+        unlink->exec();
+        result.service = std::move(row.service);
+        result.domain.domain_name = name;
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::StatusOr<ServiceDomains> SqliteStore::ListCustomDomains(
+    const domain::ServiceRef& service, int page_size,
+    absl::string_view page_token) {
+  ReadLease lease = Read();
+  Connection& c = *lease;
+  return GuardSqlite(
+      "describe custom domains", [&]() -> absl::StatusOr<ServiceDomains> {
+        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+        ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
+        int64_t after = 0;
+        if (!page_token.empty()) {
+          ASSIGN_OR_RETURN(after, DecodeToken(page_token, "d", row.pk));
+        }
+        ServiceDomains result;
+        std::vector<int64_t> rowids;
+        Query q(c,
+                "SELECT d.domain_name, d.enable_www_subdomain,"
+                " cert.certificate_id, d.rowid FROM custom_domains d"
+                " JOIN certificates cert ON cert.pk = d.certificate_pk"
+                " WHERE d.service_pk = ? AND d.rowid > ?"
+                " ORDER BY d.rowid LIMIT ?");
+        q->bind(1, row.pk);
+        q->bind(2, after);
+        q->bind(3, page_size + 1);
+        while (q->executeStep()) {
+          result.domains.items.push_back({q->getColumn(0).getString(),
+                                          q->getColumn(1).getInt() != 0,
+                                          q->getColumn(2).getString()});
+          rowids.push_back(q->getColumn(3).getInt64());
+        }
+        if (static_cast<int>(result.domains.items.size()) > page_size) {
+          result.domains.items.pop_back();
+          result.domains.next_token =
+              EncodeToken("d", row.pk, rowids[page_size - 1]);
+        }
+        result.service = std::move(row.service);
+        return result;
       });
 }
 
@@ -1549,6 +2026,15 @@ absl::StatusOr<Purged> SqliteStore::Purge(const PurgeRequest& request) {
       q->bind(1, Micros(request.client_tokens_created_before));
       q->bind(2, request.batch_size);
       purged.client_tokens = q->exec();
+    }
+    {
+      Query q(c,
+              "DELETE FROM certificates WHERE pk IN (SELECT pk FROM"
+              " certificates WHERE released_at < ? ORDER BY released_at"
+              " LIMIT ?)");
+      q->bind(1, Micros(request.certificates_released_before));
+      q->bind(2, request.batch_size);
+      purged.certificates = q->exec();
     }
     return absl::OkStatus();
   }));

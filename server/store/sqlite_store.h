@@ -101,6 +101,30 @@ class SqliteStore final : public Store {
                             bool validate_only) override;
   absl::StatusOr<std::vector<domain::Tag>> ListTags(
       const domain::ServiceRef& service) override;
+  absl::StatusOr<domain::Connection> CreateConnection(
+      const NewConnection& connection) override;
+  absl::StatusOr<domain::Connection> DeleteConnection(
+      const domain::ConnectionRef& connection) override;
+  absl::StatusOr<Page<domain::Connection>> ListConnections(
+      absl::string_view account_id, std::optional<std::string> name,
+      int page_size, absl::string_view page_token) override;
+  absl::Status TagConnection(const domain::ConnectionRef& connection,
+                             const std::vector<domain::Tag>& tags,
+                             bool validate_only) override;
+  absl::Status UntagConnection(const domain::ConnectionRef& connection,
+                               const std::vector<std::string>& keys,
+                               bool validate_only) override;
+  absl::StatusOr<std::vector<domain::Tag>> ListConnectionTags(
+      const domain::ConnectionRef& connection) override;
+  absl::StatusOr<DomainChange> AssociateCustomDomain(
+      const domain::ServiceRef& service, absl::string_view account_id,
+      absl::string_view domain_name, bool enable_www_subdomain) override;
+  absl::StatusOr<DomainChange> DisassociateCustomDomain(
+      const domain::ServiceRef& service,
+      absl::string_view domain_name) override;
+  absl::StatusOr<ServiceDomains> ListCustomDomains(
+      const domain::ServiceRef& service, int page_size,
+      absl::string_view page_token) override;
   absl::StatusOr<std::vector<Work>> TakeDueOperations(
       absl::Time now, absl::Duration compute_time, int limit) override;
   std::vector<absl::Status> FinishOperations(

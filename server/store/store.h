@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "domain/arn.h"
+#include "domain/connection.h"
 #include "domain/lifecycle.h"
 #include "domain/operation.h"
 #include "domain/service.h"
@@ -93,12 +94,35 @@ struct PurgeRequest {
   absl::Time operations_ended_before;
   absl::Time services_deleted_before;
   absl::Time client_tokens_created_before;
+  // Certificate records unlinked (released) before this.
+  absl::Time certificates_released_before;
   int batch_size = 500;
 };
 struct Purged {
   int operations = 0;
   int services = 0;
   int client_tokens = 0;
+  int certificates = 0;
+};
+
+struct NewConnection {
+  std::string account_id;
+  std::string name;  // Already validated.
+  domain::ProviderType provider_type = domain::ProviderType::kGithub;
+  std::vector<domain::Tag> tags;
+};
+
+// A service's custom domains, and the service they belong to (its URL is
+// their DNS target).
+struct ServiceDomains {
+  domain::Service service;
+  Page<domain::CustomDomain> domains;
+};
+
+// One custom domain that a call linked or unlinked, and its service.
+struct DomainChange {
+  domain::Service service;
+  domain::CustomDomain domain;
 };
 
 struct SourceVersionRecorded {
@@ -145,6 +169,8 @@ class Store {
   // Inserts the service (OPERATION_IN_PROGRESS), its configuration, image
   // version 1 and tags, and a PENDING CREATE_SERVICE operation due at once.
   // ALREADY_EXISTS if a service that is not deleted has the name.
+  // INVALID_ARGUMENT if the configuration names a connection that does not
+  // exist (as does UPDATE_SERVICE's).
   virtual absl::StatusOr<Accepted> CreateService(
       const NewService& service, const CallOptions& options) = 0;
 
@@ -205,6 +231,52 @@ class Store {
   virtual absl::StatusOr<std::vector<domain::Tag>> ListTags(
       const domain::ServiceRef& service) = 0;
 
+  // Connections. Their methods answer NOT_FOUND unless a connection with
+  // that account, name and id exists; a deleted connection no longer does.
+
+  // Inserts an AVAILABLE connection and its tags. ALREADY_EXISTS if the
+  // account has a connection of that name.
+  virtual absl::StatusOr<domain::Connection> CreateConnection(
+      const NewConnection& connection) = 0;
+  // Deletes the connection and its tags; returns it with status DELETED.
+  // FAILED_PRECONDITION, naming them, while services that are not deleted
+  // use it (any configuration version they keep), PAUSED ones included.
+  virtual absl::StatusOr<domain::Connection> DeleteConnection(
+      const domain::ConnectionRef& connection) = 0;
+  // The account's connections in creation order; with `name`, only the one
+  // of that name.
+  virtual absl::StatusOr<Page<domain::Connection>> ListConnections(
+      absl::string_view account_id, std::optional<std::string> name,
+      int page_size, absl::string_view page_token) = 0;
+  // Tags of a connection, as TagService and its siblings for a service (in
+  // every status of the connection).
+  virtual absl::Status TagConnection(const domain::ConnectionRef& connection,
+                                     const std::vector<domain::Tag>& tags,
+                                     bool validate_only) = 0;
+  virtual absl::Status UntagConnection(const domain::ConnectionRef& connection,
+                                       const std::vector<std::string>& keys,
+                                       bool validate_only) = 0;
+  virtual absl::StatusOr<std::vector<domain::Tag>> ListConnectionTags(
+      const domain::ConnectionRef& connection) = 0;
+
+  // Custom domains. Changes check domain::CheckCanChangeCustomDomains.
+
+  // Links `domain_name` (canonical) to the service, with the certificate
+  // record of `account_id` and that domain: the one kept from an earlier
+  // link if there is one, otherwise a new one. ALREADY_EXISTS if the domain
+  // is linked to a service (this one or another).
+  virtual absl::StatusOr<DomainChange> AssociateCustomDomain(
+      const domain::ServiceRef& service, absl::string_view account_id,
+      absl::string_view domain_name, bool enable_www_subdomain) = 0;
+  // Unlinks it; its certificate record is released (kept until the janitor
+  // purges it). NOT_FOUND if the domain is not linked to the service.
+  virtual absl::StatusOr<DomainChange> DisassociateCustomDomain(
+      const domain::ServiceRef& service, absl::string_view domain_name) = 0;
+  // The service's domains by name (none once it is deleted).
+  virtual absl::StatusOr<ServiceDomains> ListCustomDomains(
+      const domain::ServiceRef& service, int page_size,
+      absl::string_view page_token) = 0;
+
   // For the worker. In one transaction: marks the PENDING operations due at
   // `now` IN_PROGRESS, due again at `now + compute_time`; then returns up to
   // `limit` IN_PROGRESS and ROLLBACK_IN_PROGRESS operations due at `now`,
@@ -224,7 +296,8 @@ class Store {
   // status the worker took it in; ABORTED, changing nothing, if a cancel
   // changed it since).
   // From IN_PROGRESS: on success SUCCEEDED and the service in its new status
-  // (DELETED purges configuration, images and tags); on failure the
+  // (DELETED removes the configuration, images, tags and domain
+  // links: the purge list in sqlite_store.cc); on failure the
   // operation's failure status with error code RUNTIME_ERROR and `error`, and
   // the service rolled back.
   // From ROLLBACK_IN_PROGRESS: ROLLBACK_SUCCEEDED and the service back in its

@@ -21,6 +21,7 @@ absl::StatusOr<store::Purged> Janitor::RunOnce() {
       .operations_ended_before = now - options_.retention,
       .services_deleted_before = now - options_.retention,
       .client_tokens_created_before = now - options_.client_token_retention,
+      .certificates_released_before = now - options_.certificate_retention,
       .batch_size = options_.batch_size,
   };
   store::Purged total;
@@ -29,11 +30,13 @@ absl::StatusOr<store::Purged> Janitor::RunOnce() {
     total.operations += batch.operations;
     total.services += batch.services;
     total.client_tokens += batch.client_tokens;
+    total.certificates += batch.certificates;
     // Deleting a service also deletes its operations, so an operation count
     // can pass the batch size; only a batch short of it on every kind ends.
     if (batch.operations < options_.batch_size &&
         batch.services < options_.batch_size &&
-        batch.client_tokens < options_.batch_size) {
+        batch.client_tokens < options_.batch_size &&
+        batch.certificates < options_.batch_size) {
       return total;
     }
   }
@@ -61,13 +64,15 @@ void Janitor::Loop() {
     if (!purged.ok()) {
       common::Log(common::LogLevel::kError,
                   absl::StrCat("janitor: ", purged.status().ToString()));
-    } else if (purged->operations + purged->services + purged->client_tokens >
+    } else if (purged->operations + purged->services + purged->client_tokens +
+                   purged->certificates >
                0) {
-      common::Log(
-          common::LogLevel::kInfo,
-          absl::StrCat("janitor: purged ", purged->operations, " operations, ",
-                       purged->services, " deleted services, ",
-                       purged->client_tokens, " client tokens past retention"));
+      common::Log(common::LogLevel::kInfo,
+                  absl::StrCat("janitor: purged ", purged->operations,
+                               " operations, ", purged->services,
+                               " deleted services, ", purged->client_tokens,
+                               " client tokens, ", purged->certificates,
+                               " certificate records past retention"));
     }
     absl::MutexLock lock(&mu_);
     if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval)) {

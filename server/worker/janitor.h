@@ -1,7 +1,7 @@
 // Purges what is past retention: finished operations, deleted services (with
-// their operations) and client tokens. It works in small batches, each its
-// own short transaction, so API calls wait at most one batch for the write
-// lock.
+// their operations), client tokens and released certificate records. It works
+// in small batches, each its own short transaction, so API calls wait at most
+// one batch for the write lock.
 //
 // Thread-safe. The store and clock must outlive the janitor.
 #ifndef SERVICEMANAGER_SERVER_WORKER_JANITOR_H_
@@ -24,6 +24,9 @@ struct JanitorOptions {
   absl::Duration retention = absl::Hours(24 * 30);
   // Client tokens are kept this long, so a retry within it is safe.
   absl::Duration client_token_retention = absl::Hours(24);
+  // Certificate records are kept this long after their domain was unlinked
+  // (or its service deleted).
+  absl::Duration certificate_retention = domain::kDefaultCertificateRetention;
   // Rows of each kind per transaction.
   int batch_size = 500;
   // Time between two passes of the thread.

@@ -180,17 +180,20 @@ TEST_F(AppRunnerEndpointTest, ErrorsAreTheGrpcApisWithTheirExceptionNames) {
               StartsWith("InvalidRequestException: "));
   EXPECT_THAT(Call("DescribeService", R"({"ServiceArn": 1})"),
               StartsWith("SerializationException: ServiceArn"));
-  EXPECT_THAT(Call("CreateConnection", "{}"),
+  EXPECT_THAT(Call("CreateVpcConnector", "{}"),
               StartsWith("UnknownOperationException: "));
   absl::StatusOr<std::string> unprefixed =
       translator_->Call("DescribeService", "{}");
   EXPECT_EQ(ErrorTypeOf(unprefixed.status()), kUnknownOperationException);
   EXPECT_THAT(
       translator_->Operations(),
-      ElementsAre("CreateService", "DeleteService", "DescribeService",
-                  "ListOperations", "ListServices", "ListTagsForResource",
-                  "PauseService", "ResumeService", "StartDeployment",
-                  "TagResource", "UntagResource", "UpdateService"));
+      ElementsAre("AssociateCustomDomain", "CreateConnection", "CreateService",
+                  "DeleteConnection", "DeleteService", "DescribeCustomDomains",
+                  "DescribeService", "DisassociateCustomDomain",
+                  "ListConnections", "ListOperations", "ListServices",
+                  "ListTagsForResource", "PauseService", "ResumeService",
+                  "StartDeployment", "TagResource", "UntagResource",
+                  "UpdateService"));
 }
 
 TEST_F(AppRunnerEndpointTest, AnswersOverHttpWithAwsHeadersAndErrorBodies) {
@@ -214,7 +217,7 @@ TEST_F(AppRunnerEndpointTest, AnswersOverHttpWithAwsHeadersAndErrorBodies) {
   EXPECT_EQ(At(error, "__type"), "ResourceNotFoundException");
   EXPECT_NE(At(error, "Message"), "<absent>");
 
-  httplib::Result unknown = Post("AppRunner.CreateConnection", "{}");
+  httplib::Result unknown = Post("AppRunner.CreateVpcConnector", "{}");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 400);
   EXPECT_EQ(At(ParseObject(unknown->body), "__type"),

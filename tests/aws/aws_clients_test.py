@@ -326,6 +326,62 @@ class Boto3LifecycleTest(ServerTestCase):
         self.assertEqual(len(seen), len(set(seen)))
 
 
+    def test_connections_and_custom_domains(self):
+        name = unique("conn")
+        connection = self.apprunner.create_connection(
+            ConnectionName=name, ProviderType="GITHUB",
+            Tags=[{"Key": "team", "Value": "web"}])["Connection"]
+        self.assertEqual(connection["Status"], "AVAILABLE")
+        arn = connection["ConnectionArn"]
+        self.assertIn(f":{ACCOUNT}:connection/{name}/", arn)
+        listed = self.apprunner.list_connections(ConnectionName=name)
+        self.assertEqual(
+            [c["ConnectionArn"] for c in listed["ConnectionSummaryList"]],
+            [arn])
+        self.assertEqual(
+            self.apprunner.list_tags_for_resource(ResourceArn=arn)["Tags"],
+            [{"Key": "team", "Value": "web"}])
+
+        source = dict(IMAGE, AuthenticationConfiguration={
+            "ConnectionArn": arn})
+        service = self.apprunner.create_service(
+            ServiceName=unique("uses-conn"),
+            SourceConfiguration=source)["Service"]
+        service_arn = service["ServiceArn"]
+        self.assertEqual(service["SourceConfiguration"]
+                         ["AuthenticationConfiguration"]["ConnectionArn"], arn)
+        self.wait_status(service_arn, "RUNNING")
+        with self.assertRaises(
+                self.apprunner.exceptions.InvalidStateException):
+            self.apprunner.delete_connection(ConnectionArn=arn)
+
+        domain = f"{unique('shop')}.example.com"
+        linked = self.apprunner.associate_custom_domain(
+            ServiceArn=service_arn, DomainName=domain,
+            EnableWWWSubdomain=True)
+        self.assertEqual(linked["DNSTarget"], service["ServiceUrl"])
+        self.assertEqual(linked["CustomDomain"]["Status"], "ACTIVE")
+        self.assertTrue(linked["CustomDomain"]["EnableWWWSubdomain"])
+        self.assertEqual(len(linked["CustomDomain"]
+                             ["CertificateValidationRecords"]), 2)
+        described = self.apprunner.describe_custom_domains(
+            ServiceArn=service_arn)
+        self.assertEqual([d["DomainName"] for d in described["CustomDomains"]],
+                         [domain])
+        with self.assertRaises(
+                self.apprunner.exceptions.InvalidRequestException):
+            self.apprunner.associate_custom_domain(
+                ServiceArn=service_arn, DomainName="not a domain")
+        unlinked = self.apprunner.disassociate_custom_domain(
+            ServiceArn=service_arn, DomainName=domain)
+        self.assertEqual(unlinked["CustomDomain"]["Status"], "DELETING")
+
+        self.apprunner.delete_service(ServiceArn=service_arn)
+        self.wait_status(service_arn, "DELETED")
+        deleted = self.apprunner.delete_connection(ConnectionArn=arn)
+        self.assertEqual(deleted["Connection"]["Status"], "DELETED")
+
+
 class Boto3ErrorsTest(ServerTestCase):
     def test_invalid_state(self):
         arn = self.create(unique("state"))["Service"]["ServiceArn"]
@@ -398,7 +454,7 @@ class Boto3ErrorsTest(ServerTestCase):
             return error.code, json.loads(error.read())
 
     def test_protocol_errors(self):
-        status, body = self.post(b"{}", target="AppRunner.CreateConnection")
+        status, body = self.post(b"{}", target="AppRunner.CreateVpcConnector")
         self.assertEqual((status, body["__type"]),
                          (400, "UnknownOperationException"))
         self.assertIn("Message", body)

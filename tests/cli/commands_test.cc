@@ -55,7 +55,10 @@ TEST(CommandsTest, EverySubcommandIsThere) {
                   "resume-service", "delete-service", "list-operations",
                   "describe-operation", "wait-operation", "cancel-operation",
                   "watch-service", "tag-resource", "untag-resource",
-                  "list-tags-for-resource", "notify-source-version"));
+                  "list-tags-for-resource", "notify-source-version",
+                  "create-connection", "delete-connection", "list-connections",
+                  "associate-custom-domain", "disassociate-custom-domain",
+                  "describe-custom-domains"));
 }
 
 TEST(CommandsTest, RequiredOptionsNameTheOptionAndTheJsonField) {
@@ -64,6 +67,12 @@ TEST(CommandsTest, RequiredOptionsNameTheOptionAndTheJsonField) {
             "--cli-input-json)");
   EXPECT_THAT(RequiredErrorOf({"create-service", "--service-name", "a-web"}),
               HasSubstr("--source-configuration is required"));
+  EXPECT_THAT(
+      RequiredErrorOf({"create-connection", "--connection-name", "my-github"}),
+      HasSubstr("--provider-type is required"));
+  EXPECT_THAT(
+      RequiredErrorOf({"associate-custom-domain", "--service-arn", "arn"}),
+      HasSubstr("--domain-name is required"));
   EXPECT_THAT(RequiredErrorOf({"tag-resource", "--resource-arn", "arn"}),
               HasSubstr("--tags is required"));
   EXPECT_THAT(RequiredErrorOf({"describe-operation"}),

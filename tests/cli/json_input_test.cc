@@ -34,6 +34,16 @@ TEST(ParseJsonTest, AcceptsProtoAndLowerCamelCaseNames) {
       "nginx:1");
 }
 
+TEST(ParseJsonTest, AcceptsAppRunnersAcronymsInCapitals) {
+  v1::AssociateCustomDomainRequest request;
+  ASSERT_TRUE(ParseJson(R"({"ServiceArn": "arn", "DomainName": "example.com",
+                            "EnableWWWSubdomain": true})",
+                        &request)
+                  .ok());
+  EXPECT_EQ(request.domain_name(), "example.com");
+  EXPECT_TRUE(request.enable_www_subdomain());
+}
+
 TEST(ParseJsonTest, AcceptsAppRunnersPascalCaseAtEveryDepth) {
   v1::CreateServiceRequest request;
   ASSERT_TRUE(ParseJson(R"({

@@ -328,6 +328,29 @@ TEST_F(SmctlGoldenTest, EverySubcommand) {
   Golden("list-tags-for-resource",
          {"list-tags-for-resource", "--resource-arn", arn});
 
+  const Run connection =
+      Golden("create-connection",
+             {"create-connection", "--connection-name", "golden-github",
+              "--provider-type", "GITHUB", "--tags", "Key=team,Value=web"});
+  const std::string connection_arn =
+      Parse<v1::CreateConnectionResponse>(connection.out)
+          .connection()
+          .connection_arn();
+  ASSERT_FALSE(connection_arn.empty());
+  Golden("list-connections", {"list-connections", "--output", "text"});
+  Golden("list-tags-for-resource-connection",
+         {"list-tags-for-resource", "--resource-arn", connection_arn});
+  Golden("associate-custom-domain",
+         {"associate-custom-domain", "--service-arn", arn, "--domain-name",
+          "golden.example.com", "--enable-www-subdomain"});
+  Golden("describe-custom-domains", {"describe-custom-domains", "--service-arn",
+                                     arn, "--output", "table"});
+  Golden("disassociate-custom-domain",
+         {"disassociate-custom-domain", "--service-arn", arn, "--domain-name",
+          "golden.example.com"});
+  Golden("delete-connection",
+         {"delete-connection", "--connection-arn", connection_arn});
+
   Golden("update-service",
          {"update-service", "--service-arn", arn, "--instance-configuration",
           R"({"cpu":"2 vCPU","memory":"4 GB"})", "--wait"});

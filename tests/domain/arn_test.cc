@@ -11,6 +11,10 @@
 
 namespace {
 
+using ::servicemanager::domain::ConnectionArn;
+using ::servicemanager::domain::ConnectionRef;
+using ::servicemanager::domain::IsConnectionArn;
+using ::servicemanager::domain::ParseConnectionArn;
 using ::servicemanager::domain::ParseServiceArn;
 using ::servicemanager::domain::Partition;
 using ::servicemanager::domain::ServiceArn;
@@ -127,6 +131,34 @@ TEST(ParseServiceArnTest, WellFormedButNotAServiceHereIsNotFound) {
     EXPECT_THAT(ParseServiceArn(kHere, arn, kField),
                 StatusIs(absl::StatusCode::kNotFound));
   }
+}
+
+TEST(ConnectionArnTest, IsMadeOfTheConnectionsOwnAccount) {
+  const ConnectionRef ref{"210987654321", "my-github", kId};
+  EXPECT_EQ(ConnectionArn("eu-west-1", ref),
+            "arn:aws:apprunner:eu-west-1:210987654321:connection/my-github/"
+            "0123456789abcdef0123456789abcdef");
+}
+
+TEST(ParseConnectionArnTest, RoundTripsAndRefusesOtherPlacesAndTypes) {
+  const std::string arn =
+      ConnectionArn(kHere.region, {kHere.account_id, "my-github", kId});
+  auto ref = ParseConnectionArn(kHere, arn, "connection_arn");
+  ASSERT_THAT(ref, IsOk());
+  EXPECT_EQ(*ref, (ConnectionRef{kHere.account_id, "my-github", kId}));
+  EXPECT_TRUE(IsConnectionArn(arn));
+
+  EXPECT_THAT(
+      ParseConnectionArn({"us-east-1", "999999999999"}, arn, "connection_arn"),
+      StatusIs(absl::StatusCode::kNotFound));
+  const std::string service = ServiceArn(kHere, "my-web", kId);
+  EXPECT_FALSE(IsConnectionArn(service));
+  EXPECT_THAT(ParseConnectionArn(kHere, service, "connection_arn"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      ParseConnectionArn(kHere, "connection/my-github", "connection_arn"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               StartsWith("connection_arn: ")));
 }
 
 }  // namespace

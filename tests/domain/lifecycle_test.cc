@@ -18,6 +18,7 @@
 
 namespace {
 
+using ::servicemanager::domain::CheckCanChangeCustomDomains;
 using ::servicemanager::domain::CheckCanTag;
 using ::servicemanager::domain::OperationStatus;
 using ::servicemanager::domain::OperationType;
@@ -186,6 +187,25 @@ TEST(LifecycleTest, TagsMayChangeExceptWhileInProgressOrDeleted) {
                            HasSubstr(std::string(ToString(status)))));
     } else {
       EXPECT_THAT(CheckCanTag(status), IsOk());
+    }
+  }
+}
+
+TEST(LifecycleTest, CustomDomainsChangeExceptWhilePausedInProgressOrDeleted) {
+  for (ServiceStatus status : kAllStatuses) {
+    SCOPED_TRACE(ToString(status));
+    const absl::Status checked =
+        CheckCanChangeCustomDomains(status, "associate a custom domain");
+    if (status == ServiceStatus::kPaused ||
+        status == ServiceStatus::kOperationInProgress ||
+        status == ServiceStatus::kDeleted) {
+      EXPECT_THAT(checked, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr(absl::StrCat(
+                                        "cannot associate a custom domain: the "
+                                        "service is ",
+                                        ToString(status)))));
+    } else {
+      EXPECT_THAT(checked, IsOk());
     }
   }
 }

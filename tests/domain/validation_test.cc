@@ -14,12 +14,14 @@
 
 namespace {
 
+using ::servicemanager::domain::CanonicalDomainName;
 using ::servicemanager::domain::CanonicalizeInstanceConfiguration;
 using ::servicemanager::domain::HealthCheckConfiguration;
 using ::servicemanager::domain::InstanceConfiguration;
 using ::servicemanager::domain::PageSize;
 using ::servicemanager::domain::SourceConfiguration;
 using ::servicemanager::domain::Tag;
+using ::servicemanager::domain::ValidateConnectionName;
 using ::servicemanager::domain::ValidateHealthCheckConfiguration;
 using ::servicemanager::domain::ValidateImageIdentifier;
 using ::servicemanager::domain::ValidateServiceName;
@@ -286,6 +288,57 @@ TEST(ValidateHealthCheckConfigurationTest, PathMustBeNonEmptyWithoutSpaces) {
               StatusIs(kInvalid, StartsWith("health.path")));
   health.path = "/healthz";
   EXPECT_THAT(ValidateHealthCheckConfiguration(health, "health"), IsOk());
+}
+
+TEST(ValidateConnectionNameTest, FourToThirtyTwoNameCharacters) {
+  EXPECT_THAT(ValidateConnectionName("gh-1", "connection_name"), IsOk());
+  EXPECT_THAT(ValidateConnectionName(std::string(32, 'a'), "connection_name"),
+              IsOk());
+  const std::vector<std::string> bad = {"abc", std::string(33, 'a'), "-abc",
+                                        "ab cd"};
+  for (const std::string& name : bad) {
+    EXPECT_THAT(ValidateConnectionName(name, "connection_name"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::StartsWith("connection_name: ")))
+        << name;
+  }
+}
+
+TEST(CanonicalDomainNameTest, AcceptsDnsNamesInLowerCase) {
+  auto lower = CanonicalDomainName("Shop.Example.COM", "domain_name");
+  ASSERT_THAT(lower, IsOk());
+  EXPECT_EQ(*lower, "shop.example.com");
+  auto wildcard = CanonicalDomainName("*.example.com", "domain_name");
+  ASSERT_THAT(wildcard, IsOk());
+  EXPECT_EQ(*wildcard, "*.example.com");
+  EXPECT_THAT(
+      CanonicalDomainName(absl::StrCat(std::string(63, 'a'), ".example.com"),
+                          "domain_name"),
+      IsOk());
+}
+
+TEST(CanonicalDomainNameTest, RefusesWhatIsNotADnsName) {
+  std::string too_long;
+  for (int i = 0; i < 64; ++i) too_long += "abc.";
+  too_long += "com";
+  const std::vector<std::string> bad = {
+      "",
+      "example",
+      ".example.com",
+      "a..com",
+      "-a.com",
+      "a-.com",
+      "a_b.com",
+      "*.com.*",
+      "*.",
+      absl::StrCat(std::string(64, 'a'), ".com"),
+      too_long};
+  for (const std::string& name : bad) {
+    EXPECT_THAT(CanonicalDomainName(name, "domain_name"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::StartsWith("domain_name: ")))
+        << name;
+  }
 }
 
 }  // namespace

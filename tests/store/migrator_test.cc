@@ -12,6 +12,7 @@
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
@@ -22,7 +23,13 @@
 
 namespace {
 
+using ::servicemanager::domain::ConfigUpdate;
+using ::servicemanager::domain::OperationStatus;
+using ::servicemanager::domain::OperationType;
+using ::servicemanager::domain::ProviderType;
+using ::servicemanager::domain::ServiceConfig;
 using ::servicemanager::domain::ServiceStatus;
+using ::servicemanager::domain::Tag;
 using ::servicemanager::store::EmbeddedMigrations;
 using ::servicemanager::store::Migrate;
 using ::servicemanager::store::Migration;
@@ -34,6 +41,7 @@ using ::servicemanager::testing::IsOk;
 using ::servicemanager::testing::SequentialIds;
 using ::servicemanager::testing::StatusIs;
 using ::servicemanager::testing::TempDir;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 class MigratorTest : public ::testing::Test {
@@ -222,6 +230,124 @@ TEST_F(MigratorTest, FailingMigrationLeavesNoTrace) {
   ASSERT_EQ(rows.size(), known);
   EXPECT_TRUE(db.tableExists("services"));
   EXPECT_FALSE(db.tableExists("half_done"));
+}
+
+// A database of schema version 2 (before connections and custom domains)
+// with services, their configuration, images, tags and operations, opened by
+// this binary: migration 3 adds its tables and leaves every row as it was.
+TEST_F(MigratorTest, VersionTwoDatabaseIsUpgradedKeepingServicesAndOperations) {
+  constexpr char kRunning[] = "0123456789abcdef0123456789abcd01";
+  constexpr char kPaused[] = "0123456789abcdef0123456789abcd02";
+  std::vector<Migration> version_two;
+  for (const Migration& m : EmbeddedMigrations()) {
+    if (m.version <= 2) version_two.push_back(m);
+  }
+  ASSERT_EQ(version_two.size(), 2u);
+  {
+    SQLite::Database db(options_.path,
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_THAT(Migrate(db, version_two, clock_.Now()), IsOk());
+    ASSERT_FALSE(db.tableExists("connections"));
+    db.exec(absl::StrCat(
+        "INSERT INTO services (pk, service_id, name, url, status,"
+        " config_version, deployed_image_version, created_at, updated_at)"
+        " VALUES (1, '",
+        kRunning,
+        "', 'old-running', 'r.us-east-1.test', 'RUNNING', 1, 1, 10, 20),"
+        " (2, '",
+        kPaused,
+        "', 'old-paused', 'p.us-east-1.test', 'PAUSED', 1, 1, 11, 21)"));
+    for (int pk : {1, 2}) {
+      db.exec(absl::StrCat(
+          "INSERT INTO service_configs VALUES (", pk,
+          ", 1, 'public.ecr.aws/old/web:", pk,
+          "', 'ECR_PUBLIC', '8080', '', 1, '1024', '2048', 'TCP', '/', 5, 2,"
+          " 1, 5)"));
+      db.exec(absl::StrCat("INSERT INTO service_images VALUES (", pk,
+                           ", 1, 'public.ecr.aws/old/web:", pk, "', 10)"));
+      db.exec(absl::StrCat("INSERT INTO service_config_env VALUES (", pk,
+                           ", 1, 'variable', 'MODE', 'prod')"));
+      db.exec(
+          absl::StrCat("INSERT INTO tags VALUES (", pk, ", 'team', 'web')"));
+      db.exec(absl::StrCat(
+          "INSERT INTO operations (operation_id, service_pk, type, status,"
+          " success_status, failure_status, failure_op_status, started_at,"
+          " updated_at, ended_at) VALUES"
+          " ('aaaaaaaa-0000-4000-8000-00000000000",
+          pk, "', ", pk,
+          ", 'CREATE_SERVICE', 'SUCCEEDED', 'RUNNING', 'CREATE_FAILED',"
+          " 'FAILED', 10, 12, 12)"));
+    }
+    db.exec(
+        "INSERT INTO operations (operation_id, service_pk, type, status,"
+        " success_status, failure_status, failure_op_status, started_at,"
+        " updated_at, ended_at, prior_status) VALUES"
+        " ('aaaaaaaa-0000-4000-8000-000000000003', 2, 'PAUSE_SERVICE',"
+        " 'SUCCEEDED', 'PAUSED', 'RUNNING', 'ROLLBACK_SUCCEEDED', 20, 21, 21,"
+        " 'RUNNING')");
+  }
+  const std::vector<Row> before = MigrationRows();
+
+  auto store = OpenStore();
+  ASSERT_THAT(store, IsOk());
+  const std::vector<Row> after = MigrationRows();
+  ASSERT_EQ(after.size(), EmbeddedMigrations().size());
+  EXPECT_EQ(after[2].name, "0003_connections_and_custom_domains.up.sql");
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(after[i].applied_at, before[i].applied_at);
+    EXPECT_EQ(after[i].checksum, before[i].checksum);
+  }
+
+  // Services, configuration, images, tags and operations as they were.
+  auto running = (*store)->GetService({"old-running", kRunning});
+  ASSERT_THAT(running, IsOk());
+  EXPECT_EQ(running->status, ServiceStatus::kRunning);
+  ASSERT_TRUE(running->config.has_value());
+  EXPECT_EQ(running->config->source.image_identifier,
+            "public.ecr.aws/old/web:1");
+  EXPECT_EQ(running->config->source.image_configuration
+                .runtime_environment_variables.at("MODE"),
+            "prod");
+  EXPECT_FALSE(running->config->source.connection.has_value());
+  ASSERT_TRUE(running->deployed_image.has_value());
+  EXPECT_EQ(running->deployed_image->version, 1);
+  EXPECT_EQ(running->created_at, absl::FromUnixMicros(10));
+  auto paused = (*store)->GetService({"old-paused", kPaused});
+  ASSERT_THAT(paused, IsOk());
+  EXPECT_EQ(paused->status, ServiceStatus::kPaused);
+  auto tags = (*store)->ListTags({"old-paused", kPaused});
+  ASSERT_THAT(tags, IsOk());
+  EXPECT_THAT(*tags, ElementsAre(Tag{"team", "web"}));
+  auto ops = (*store)->ListOperations({"old-paused", kPaused}, 10, "");
+  ASSERT_THAT(ops, IsOk());
+  ASSERT_EQ(ops->items.size(), 2u);
+  EXPECT_EQ(ops->items[0].type, OperationType::kPauseService);
+  EXPECT_EQ(ops->items[1].type, OperationType::kCreateService);
+  EXPECT_EQ(ops->items[1].status, OperationStatus::kSucceeded);
+
+  // The new tables work with the old rows.
+  auto connection = (*store)->CreateConnection(
+      {"123456789012", "after-upgrade", ProviderType::kGithub, {}});
+  ASSERT_THAT(connection, IsOk());
+  ServiceConfig config = *running->config;
+  config.source.connection = connection->ref;
+  ConfigUpdate use_connection;
+  use_connection.source = config.source;
+  auto update = (*store)->StartOperation({"old-running", kRunning},
+                                         OperationType::kUpdateService,
+                                         use_connection, {});
+  ASSERT_THAT(update, IsOk());
+  EXPECT_EQ(update->service.config->source.connection, connection->ref);
+  EXPECT_THAT((*store)->DeleteConnection(connection->ref),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("old-running")));
+  auto linked = (*store)->AssociateCustomDomain(
+      {"old-paused", kPaused}, "123456789012", "old.example.com", false);
+  EXPECT_THAT(linked, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("PAUSED")));
+  auto domains = (*store)->ListCustomDomains({"old-paused", kPaused}, 10, "");
+  ASSERT_THAT(domains, IsOk());
+  EXPECT_TRUE(domains->domains.items.empty());
 }
 
 }  // namespace
