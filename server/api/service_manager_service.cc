@@ -90,23 +90,27 @@ std::string Fingerprint(absl::string_view method, Request request) {
 ServiceManagerService::ServiceManagerService(store::Store& store,
                                              ChangeHub& hub,
                                              common::Clock& clock,
+                                             const Authorizer& authorizer,
                                              ApiOptions options,
                                              std::function<void()> on_accepted)
     : store_(store),
       hub_(hub),
       clock_(clock),
+      authorizer_(authorizer),
       options_(std::move(options)),
       on_accepted_(std::move(on_accepted)),
       write_pool_(options_.write_threads) {}
 
 absl::StatusOr<domain::ServiceRef> ServiceManagerService::Resolve(
-    absl::string_view arn, absl::string_view field) const {
-  return domain::ParseServiceArn(options_.partition, arn, field);
+    const Caller& caller, absl::string_view arn,
+    absl::string_view field) const {
+  return domain::ParseServiceArn(options_.region, caller.scope, arn, field);
 }
 
 template <typename Request, typename Response>
 absl::StatusOr<store::CallOptions> ServiceManagerService::CallOptionsOf(
-    absl::string_view method, const Request& request) const {
+    const Caller& caller, absl::string_view method,
+    const Request& request) const {
   store::CallOptions options;
   options.validate_only = request.validate_only();
   if constexpr (requires { request.etag(); }) {
@@ -117,7 +121,8 @@ absl::StatusOr<store::CallOptions> ServiceManagerService::CallOptionsOf(
   if (!request.client_token().empty()) {
     RETURN_IF_ERROR(domain::ValidateClientToken(request.client_token()));
     options.client_token = store::ClientToken{
-        .token = request.client_token(),
+        // One account's token never replays another's response.
+        .token = absl::StrCat(caller.account_id, "/", request.client_token()),
         .request = Fingerprint(method, request),
         .encode_response =
             [this](const store::Accepted& accepted) {
@@ -142,7 +147,7 @@ absl::Status ServiceManagerService::FillResponse(
     return absl::OkStatus();
   }
   if constexpr (requires { response.mutable_service(); }) {
-    ToProto(accepted.service, options_.partition, response.mutable_service());
+    ToProto(accepted.service, options_.region, response.mutable_service());
   }
   if (validate_only) {
     ToProto(accepted.operation.type, accepted.transition,
@@ -154,10 +159,11 @@ absl::Status ServiceManagerService::FillResponse(
 }
 
 absl::Status ServiceManagerService::Create(
-    const v1::CreateServiceRequest& request,
+    const Caller& caller, const v1::CreateServiceRequest& request,
     v1::CreateServiceResponse& response) {
   RETURN_IF_ERROR(domain::ValidateServiceName(request.service_name()));
   store::NewService service;
+  service.account_id = caller.account_id;
   service.name = request.service_name();
   if (!request.has_source_configuration()) {
     return absl::InvalidArgumentError("source_configuration: is required");
@@ -178,7 +184,7 @@ absl::Status ServiceManagerService::Create(
   ASSIGN_OR_RETURN(
       store::CallOptions options,
       (CallOptionsOf<v1::CreateServiceRequest, v1::CreateServiceResponse>(
-          "CreateService", request)));
+          caller, "CreateService", request)));
 
   ASSIGN_OR_RETURN(store::Accepted accepted,
                    store_.CreateService(service, options));
@@ -189,10 +195,10 @@ absl::Status ServiceManagerService::Create(
 }
 
 absl::Status ServiceManagerService::Update(
-    const v1::UpdateServiceRequest& request,
+    const Caller& caller, const v1::UpdateServiceRequest& request,
     v1::UpdateServiceResponse& response) {
   ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                   Resolve(request.service_arn(), "service_arn"));
+                   Resolve(caller, request.service_arn(), "service_arn"));
   domain::ConfigUpdate update;
   if (request.has_source_configuration()) {
     ASSIGN_OR_RETURN(update.source, FromProto(request.source_configuration()));
@@ -225,7 +231,7 @@ absl::Status ServiceManagerService::Update(
   ASSIGN_OR_RETURN(
       store::CallOptions options,
       (CallOptionsOf<v1::UpdateServiceRequest, v1::UpdateServiceResponse>(
-          "UpdateService", request)));
+          caller, "UpdateService", request)));
   ASSIGN_OR_RETURN(store::Accepted accepted,
                    store_.StartOperation(ref, OperationType::kUpdateService,
                                          update, options));
@@ -236,14 +242,17 @@ absl::Status ServiceManagerService::Update(
 }
 
 template <typename Request, typename Response>
-absl::Status ServiceManagerService::Start(const Request& request,
+absl::Status ServiceManagerService::Start(grpc::CallbackServerContext& context,
+                                          const Request& request,
                                           OperationType type,
                                           Response& response) {
+  ASSIGN_OR_RETURN(Caller caller,
+                   authorizer_.Authorize(context, Access::kWrite));
   ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                   Resolve(request.service_arn(), "service_arn"));
-  ASSIGN_OR_RETURN(
-      store::CallOptions options,
-      (CallOptionsOf<Request, Response>(domain::ToString(type), request)));
+                   Resolve(caller, request.service_arn(), "service_arn"));
+  ASSIGN_OR_RETURN(store::CallOptions options,
+                   (CallOptionsOf<Request, Response>(
+                       caller, domain::ToString(type), request)));
   ASSIGN_OR_RETURN(store::Accepted accepted,
                    store_.StartOperation(ref, type, {}, options));
   if (!options.validate_only) {
@@ -256,9 +265,13 @@ grpc::ServerUnaryReactor* ServiceManagerService::CreateService(
     grpc::CallbackServerContext* context,
     const v1::CreateServiceRequest* request,
     v1::CreateServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Create(*request, *response);
-  });
+  return RespondFromPool(write_pool_, context,
+                         [this, context, request, response]() -> absl::Status {
+                           ASSIGN_OR_RETURN(
+                               Caller caller,
+                               authorizer_.Authorize(*context, Access::kWrite));
+                           return Create(caller, *request, *response);
+                         });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::DescribeService(
@@ -266,10 +279,12 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeService(
     const v1::DescribeServiceRequest* request,
     v1::DescribeServiceResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->service_arn(), "service_arn"));
+                     Resolve(caller, request->service_arn(), "service_arn"));
     ASSIGN_OR_RETURN(domain::Service service, store_.GetService(ref));
-    ToProto(service, options_.partition, response->mutable_service());
+    ToProto(service, options_.region, response->mutable_service());
     return absl::OkStatus();
   });
 }
@@ -279,6 +294,8 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListServices(
     const v1::ListServicesRequest* request,
     v1::ListServicesResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     ASSIGN_OR_RETURN(int page_size,
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
@@ -286,12 +303,11 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListServices(
     if (request->show_deleted()) {
       deleted_since = clock_.Now() - options_.retention;
     }
-    ASSIGN_OR_RETURN(
-        store::Page<domain::Service> page,
-        store_.ListServices(page_size, request->next_token(), deleted_since));
+    ASSIGN_OR_RETURN(store::Page<domain::Service> page,
+                     store_.ListServices(caller.scope, page_size,
+                                         request->next_token(), deleted_since));
     for (const domain::Service& service : page.items) {
-      ToProto(service, options_.partition,
-              response->add_service_summary_list());
+      ToProto(service, options_.region, response->add_service_summary_list());
     }
     response->set_next_token(page.next_token);
     return absl::OkStatus();
@@ -302,45 +318,57 @@ grpc::ServerUnaryReactor* ServiceManagerService::UpdateService(
     grpc::CallbackServerContext* context,
     const v1::UpdateServiceRequest* request,
     v1::UpdateServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Update(*request, *response);
-  });
+  return RespondFromPool(write_pool_, context,
+                         [this, context, request, response]() -> absl::Status {
+                           ASSIGN_OR_RETURN(
+                               Caller caller,
+                               authorizer_.Authorize(*context, Access::kWrite));
+                           return Update(caller, *request, *response);
+                         });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::StartDeployment(
     grpc::CallbackServerContext* context,
     const v1::StartDeploymentRequest* request,
     v1::StartDeploymentResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Start(*request, OperationType::kStartDeployment, *response);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, context, request, response] {
+        return Start(*context, *request, OperationType::kStartDeployment,
+                     *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::PauseService(
     grpc::CallbackServerContext* context,
     const v1::PauseServiceRequest* request,
     v1::PauseServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Start(*request, OperationType::kPauseService, *response);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, context, request, response] {
+        return Start(*context, *request, OperationType::kPauseService,
+                     *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::ResumeService(
     grpc::CallbackServerContext* context,
     const v1::ResumeServiceRequest* request,
     v1::ResumeServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Start(*request, OperationType::kResumeService, *response);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, context, request, response] {
+        return Start(*context, *request, OperationType::kResumeService,
+                     *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::DeleteService(
     grpc::CallbackServerContext* context,
     const v1::DeleteServiceRequest* request,
     v1::DeleteServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Start(*request, OperationType::kDeleteService, *response);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, context, request, response] {
+        return Start(*context, *request, OperationType::kDeleteService,
+                     *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
@@ -348,8 +376,10 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
     const v1::ListOperationsRequest* request,
     v1::ListOperationsResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->service_arn(), "service_arn"));
+                     Resolve(caller, request->service_arn(), "service_arn"));
     ASSIGN_OR_RETURN(int page_size,
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
@@ -357,7 +387,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
         store::Page<domain::Operation> page,
         store_.ListOperations(ref, page_size, request->next_token()));
     for (const domain::Operation& op : page.items) {
-      ToProto(op, options_.partition, response->add_operation_summary_list());
+      ToProto(op, options_.region, response->add_operation_summary_list());
     }
     response->set_next_token(page.next_token);
     return absl::OkStatus();
@@ -368,9 +398,12 @@ grpc::ServerUnaryReactor* ServiceManagerService::TagResource(
     grpc::CallbackServerContext* context, const v1::TagResourceRequest* request,
     v1::TagResourceResponse*) {
   return RespondFromPool(
-      write_pool_, context, [this, request]() -> absl::Status {
-        ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(request->resource_arn(), "resource_arn"));
+      write_pool_, context, [this, context, request]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->resource_arn(), "resource_arn"));
         std::vector<domain::Tag> tags = FromProto(request->tags());
         if (tags.empty()) {
           return absl::InvalidArgumentError("tags: give at least one tag");
@@ -384,9 +417,12 @@ grpc::ServerUnaryReactor* ServiceManagerService::UntagResource(
     grpc::CallbackServerContext* context,
     const v1::UntagResourceRequest* request, v1::UntagResourceResponse*) {
   return RespondFromPool(
-      write_pool_, context, [this, request]() -> absl::Status {
-        ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(request->resource_arn(), "resource_arn"));
+      write_pool_, context, [this, context, request]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->resource_arn(), "resource_arn"));
         std::vector<std::string> keys(request->tag_keys().begin(),
                                       request->tag_keys().end());
         if (keys.empty()) {
@@ -402,8 +438,10 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListTagsForResource(
     const v1::ListTagsForResourceRequest* request,
     v1::ListTagsForResourceResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->resource_arn(), "resource_arn"));
+                     Resolve(caller, request->resource_arn(), "resource_arn"));
     ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, store_.ListTags(ref));
     for (const domain::Tag& tag : tags) {
       ToProto(tag, response->add_tags());
@@ -417,9 +455,13 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
     const v1::NotifySourceVersionRequest* request,
     v1::NotifySourceVersionResponse* response) {
   return RespondFromPool(
-      write_pool_, context, [this, request, response]() -> absl::Status {
-        ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(request->service_arn(), "service_arn"));
+      write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->service_arn(), "service_arn"));
         RETURN_IF_ERROR(domain::ValidateImageIdentifier(
             request->image_identifier(), "image_identifier"));
         ASSIGN_OR_RETURN(
@@ -430,8 +472,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
           on_accepted_();
           response->set_operation_id(recorded.deployment->id);
         }
-        ToProto(recorded.service, options_.partition,
-                response->mutable_service());
+        ToProto(recorded.service, options_.region, response->mutable_service());
         return absl::OkStatus();
       });
 }
@@ -441,10 +482,13 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeOperation(
     const v1::DescribeOperationRequest* request,
     v1::DescribeOperationResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
-    ASSIGN_OR_RETURN(domain::Operation operation,
-                     store_.GetOperation(request->operation_id()));
-    ToProto(operation, options_.partition, response->mutable_operation());
+    ASSIGN_OR_RETURN(
+        domain::Operation operation,
+        store_.GetOperation(caller.scope, request->operation_id()));
+    ToProto(operation, options_.region, response->mutable_operation());
     return absl::OkStatus();
   });
 }
@@ -453,8 +497,15 @@ grpc::ServerUnaryReactor* ServiceManagerService::WaitOperation(
     grpc::CallbackServerContext* context,
     const v1::WaitOperationRequest* request,
     v1::WaitOperationResponse* response) {
+  absl::StatusOr<Caller> caller =
+      authorizer_.Authorize(*context, Access::kRead);
+  if (!caller.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(caller.status(), *context));
+    return reactor;
+  }
   return OperationWaiter::Start(context, *request, response, store_, hub_,
-                                options_.partition);
+                                options_.region, caller->scope);
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
@@ -462,14 +513,18 @@ grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
     const v1::CancelOperationRequest* request,
     v1::CancelOperationResponse* response) {
   return RespondFromPool(
-      write_pool_, context, [this, request, response]() -> absl::Status {
+      write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
         RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
-        ASSIGN_OR_RETURN(domain::Operation operation,
-                         store_.CancelOperation(request->operation_id(),
-                                                request->validate_only()));
+        ASSIGN_OR_RETURN(
+            domain::Operation operation,
+            store_.CancelOperation(caller.scope, request->operation_id(),
+                                   request->validate_only()));
         // A cancel in progress leaves the worker a rollback to do.
         on_accepted_();
-        ToProto(operation, options_.partition, response->mutable_operation());
+        ToProto(operation, options_.region, response->mutable_operation());
         return absl::OkStatus();
       });
 }
@@ -477,8 +532,14 @@ grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
 grpc::ServerWriteReactor<v1::WatchServiceResponse>*
 ServiceManagerService::WatchService(grpc::CallbackServerContext* context,
                                     const v1::WatchServiceRequest* request) {
-  return ServiceWatcher::Start(context, *request, store_, hub_,
-                               options_.partition);
+  absl::StatusOr<domain::ServiceRef> service =
+      [&]() -> absl::StatusOr<domain::ServiceRef> {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
+    return Resolve(caller, request->service_arn(), "service_arn");
+  }();
+  return ServiceWatcher::Start(context, std::move(service), store_, hub_,
+                               options_.region);
 }
 
 }  // namespace servicemanager::api

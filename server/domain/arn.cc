@@ -58,13 +58,14 @@ bool IsPartition(absl::string_view text) {
 
 }  // namespace
 
-std::string ServiceArn(const Partition& partition, absl::string_view name,
-                       absl::string_view id) {
-  return absl::StrCat("arn:aws:apprunner:", partition.region, ":",
-                      partition.account_id, ":service/", name, "/", id);
+std::string ServiceArn(absl::string_view region, absl::string_view account_id,
+                       absl::string_view name, absl::string_view id) {
+  return absl::StrCat("arn:aws:apprunner:", region, ":", account_id,
+                      ":service/", name, "/", id);
 }
 
-absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
+absl::StatusOr<ServiceRef> ParseServiceArn(absl::string_view region,
+                                           const AccountScope& scope,
                                            absl::string_view arn,
                                            absl::string_view field) {
   if (arn.empty()) {
@@ -86,14 +87,15 @@ absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
                      "(arn:aws:apprunner:REGION:ACCOUNT:service/NAME/ID)"));
   }
   std::vector<absl::string_view> resource = absl::StrSplit(parts[5], '/');
-  if (parts[1] != "aws" || parts[2] != "apprunner" ||
-      parts[3] != partition.region || parts[4] != partition.account_id ||
-      resource.size() != 3 || resource[0] != "service" ||
-      resource[2].size() != 32 || !AllOf(resource[2], IsLowerHex)) {
+  if (parts[1] != "aws" || parts[2] != "apprunner" || parts[3] != region ||
+      !scope.Covers(parts[4]) || resource.size() != 3 ||
+      resource[0] != "service" || resource[2].size() != 32 ||
+      !AllOf(resource[2], IsLowerHex)) {
     return absl::NotFoundError(
-        absl::StrCat("no service with ARN ", arn, " in ", partition.region));
+        absl::StrCat("no service with ARN ", arn, " in ", region));
   }
-  return ServiceRef{std::string(resource[1]), std::string(resource[2])};
+  return ServiceRef{std::string(parts[4]), std::string(resource[1]),
+                    std::string(resource[2])};
 }
 
 }  // namespace servicemanager::domain

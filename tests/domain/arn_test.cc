@@ -11,19 +11,22 @@
 
 namespace {
 
+using ::servicemanager::domain::AccountScope;
 using ::servicemanager::domain::ParseServiceArn;
-using ::servicemanager::domain::Partition;
 using ::servicemanager::domain::ServiceArn;
 using ::servicemanager::testing::IsOk;
 using ::servicemanager::testing::StatusIs;
 using ::testing::StartsWith;
 
-const Partition kHere{"us-east-1", "123456789012"};
+constexpr char kRegion[] = "us-east-1";
+constexpr char kAccount[] = "123456789012";
+const AccountScope kHere{kAccount};
+const AccountScope kEveryAccount{};
 constexpr char kId[] = "0123456789abcdef0123456789abcdef";
 constexpr char kField[] = "service_arn";
 
 TEST(ServiceArnTest, FormatsAppRunnerServiceArn) {
-  EXPECT_EQ(ServiceArn(kHere, "my-web", kId),
+  EXPECT_EQ(ServiceArn(kRegion, kAccount, "my-web", kId),
             "arn:aws:apprunner:us-east-1:123456789012:service/my-web/"
             "0123456789abcdef0123456789abcdef");
 }
@@ -31,8 +34,10 @@ TEST(ServiceArnTest, FormatsAppRunnerServiceArn) {
 TEST(ParseServiceArnTest, RoundTripsAFormattedArn) {
   for (const char* name : {"my-web", "abcd", "Web_App-2"}) {
     SCOPED_TRACE(name);
-    auto ref = ParseServiceArn(kHere, ServiceArn(kHere, name, kId), kField);
+    auto ref = ParseServiceArn(
+        kRegion, kHere, ServiceArn(kRegion, kAccount, name, kId), kField);
     ASSERT_THAT(ref, IsOk());
+    EXPECT_EQ(ref->account_id, kAccount);
     EXPECT_EQ(ref->name, name);
     EXPECT_EQ(ref->id, kId);
   }
@@ -40,28 +45,29 @@ TEST(ParseServiceArnTest, RoundTripsAFormattedArn) {
 
 TEST(ParseServiceArnTest, EmptyIsInvalidNamingTheField) {
   EXPECT_THAT(
-      ParseServiceArn(kHere, "", kField),
+      ParseServiceArn(kRegion, kHere, "", kField),
       StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("service_arn")));
   EXPECT_THAT(
-      ParseServiceArn(kHere, "", "resource_arn"),
+      ParseServiceArn(kRegion, kHere, "", "resource_arn"),
       StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("resource_arn")));
 }
 
 // An ARN of this partition whose service name pads it to `length`.
 std::string ArnOfLength(size_t length) {
-  const std::string shortest = ServiceArn(kHere, "", kId);
-  return ServiceArn(kHere, std::string(length - shortest.size(), 'n'), kId);
+  const std::string shortest = ServiceArn(kRegion, kAccount, "", kId);
+  return ServiceArn(kRegion, kAccount,
+                    std::string(length - shortest.size(), 'n'), kId);
 }
 
 TEST(ParseServiceArnTest, AtMost1011Characters) {
   const std::string longest = ArnOfLength(1011);
   ASSERT_EQ(longest.size(), 1011u);
-  EXPECT_THAT(ParseServiceArn(kHere, longest, kField), IsOk());
+  EXPECT_THAT(ParseServiceArn(kRegion, kHere, longest, kField), IsOk());
 
   const std::string too_long = ArnOfLength(1012);
   ASSERT_EQ(too_long.size(), 1012u);
   EXPECT_THAT(
-      ParseServiceArn(kHere, too_long, kField),
+      ParseServiceArn(kRegion, kHere, too_long, kField),
       StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("service_arn")));
 }
 
@@ -91,7 +97,7 @@ TEST(ParseServiceArnTest, MalformedIsInvalidArgument) {
   };
   for (const std::string& arn : malformed) {
     SCOPED_TRACE(arn);
-    EXPECT_THAT(ParseServiceArn(kHere, arn, kField),
+    EXPECT_THAT(ParseServiceArn(kRegion, kHere, arn, kField),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          StartsWith("service_arn")));
   }
@@ -124,9 +130,22 @@ TEST(ParseServiceArnTest, WellFormedButNotAServiceHereIsNotFound) {
   };
   for (const std::string& arn : elsewhere) {
     SCOPED_TRACE(arn);
-    EXPECT_THAT(ParseServiceArn(kHere, arn, kField),
+    EXPECT_THAT(ParseServiceArn(kRegion, kHere, arn, kField),
                 StatusIs(absl::StatusCode::kNotFound));
   }
+}
+
+TEST(ParseServiceArnTest, AnyAccountIsInScopeOfEveryAccount) {
+  const std::string arn = absl::StrCat(
+      "arn:aws:apprunner:us-east-1:210987654321:service/web/", kId);
+  auto ref = ParseServiceArn(kRegion, kEveryAccount, arn, kField);
+  ASSERT_THAT(ref, IsOk());
+  EXPECT_EQ(ref->account_id, "210987654321");
+  EXPECT_THAT(
+      ParseServiceArn(kRegion, AccountScope{"210987654321"}, arn, kField),
+      IsOk());
+  EXPECT_THAT(ParseServiceArn(kRegion, kHere, arn, kField),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ TEST_F(MigratorTest, FreshDatabaseRecordsEveryMigration) {
   ASSERT_EQ(rows.size(), embedded.size());
   EXPECT_EQ(rows[0].name, "0001_initial_schema.up.sql");
   for (size_t i = 0; i < rows.size(); ++i) {
-    EXPECT_EQ(rows[i].version, static_cast<int>(i) + 1);
+    EXPECT_EQ(rows[i].version, embedded[i].version);
     EXPECT_EQ(rows[i].name, embedded[i].name);
     EXPECT_FALSE(rows[i].checksum.empty());
     EXPECT_EQ(rows[i].applied_at, absl::ToUnixMicros(clock_.Now()));
@@ -107,14 +107,26 @@ TEST_F(MigratorTest, VersionOneDatabaseIsUpgradedKeepingItsData) {
         " updated_at) VALUES ('0123456789abcdef0123456789abcdef', 'old-web',"
         " 'old.us-east-1.test', 'PAUSED', 1, 1)");
   }
+  // The server's --account-id is the account of services from before
+  // accounts.
+  options_.legacy_account_id = "210987654321";
   auto store = OpenStore();
   ASSERT_THAT(store, IsOk());
   EXPECT_EQ(MigrationRows().size(), EmbeddedMigrations().size());
-  auto service =
-      (*store)->GetService({"old-web", "0123456789abcdef0123456789abcdef"});
+  auto service = (*store)->GetService(
+      {"210987654321", "old-web", "0123456789abcdef0123456789abcdef"});
   ASSERT_THAT(service, IsOk());
   EXPECT_EQ(service->status, ServiceStatus::kPaused);
+  EXPECT_EQ(service->account_id, "210987654321");
   EXPECT_EQ(service->revision, 1);
+  // A name is unique per account since: another account may take it.
+  NewService same_name;
+  same_name.account_id = "123456789012";
+  same_name.name = "old-web";
+  same_name.config.source.image_identifier = "public.ecr.aws/a/b:1";
+  EXPECT_THAT((*store)->CreateService(same_name, {}), IsOk());
+  same_name.account_id = "210987654321";
+  EXPECT_THAT((*store)->CreateService(same_name, {}), ::testing::Not(IsOk()));
 }
 
 TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
@@ -123,6 +135,7 @@ TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
     auto store = OpenStore();
     ASSERT_THAT(store, IsOk());
     NewService service;
+    service.account_id = "123456789012";
     service.name = "kept-across-opens";
     service.config.source.image_identifier = "public.ecr.aws/a/b:1";
     auto created = (*store)->CreateService(service, {});
@@ -139,7 +152,8 @@ TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
   EXPECT_EQ(after[0].applied_at, before[0].applied_at)
       << "version 1 must not be applied again";
   EXPECT_EQ(after[0].checksum, before[0].checksum);
-  EXPECT_THAT((*reopened)->GetService({"kept-across-opens", service_id}),
+  EXPECT_THAT((*reopened)->GetService(
+                  {"123456789012", "kept-across-opens", service_id}),
               IsOk());
 }
 
@@ -192,7 +206,7 @@ TEST_F(MigratorTest, AppliesOnlyTheMissingMigrations) {
   std::vector<Migration> migrations = EmbeddedMigrations();
   ASSERT_THAT(Migrate(db, migrations, clock_.Now()), IsOk());
 
-  const int next = static_cast<int>(migrations.size()) + 1;
+  const int next = migrations.back().version + 1;
   migrations.push_back(
       {next, "9000_add_notes.up.sql", "CREATE TABLE notes (text TEXT);"});
   clock_.Advance(absl::Minutes(5));
