@@ -6,7 +6,9 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -49,6 +51,29 @@ int main(int argc, char** argv) {
       ->type_name("HOST:PORT")
       ->envname("SERVICEMANAGER_ENDPOINT")
       ->capture_default_str();
+  bool tls = false;
+  app.add_flag("--tls", tls,
+               "Speak TLS, verifying the server with the system's CAs (or "
+               "--tls-ca).")
+      ->envname("SMCTL_TLS");
+  client::TlsFiles tls_files;
+  app.add_option("--tls-ca", tls_files.ca,
+                 "PEM CA certificate that verifies the server; implies --tls.")
+      ->type_name("FILE")
+      ->envname("SMCTL_TLS_CA");
+  app.add_option("--tls-cert", tls_files.certificate,
+                 "PEM client certificate for mTLS, with --tls-key; implies "
+                 "--tls.")
+      ->type_name("FILE")
+      ->envname("SMCTL_TLS_CERT");
+  app.add_option("--tls-key", tls_files.key, "PEM key of --tls-cert.")
+      ->type_name("FILE")
+      ->envname("SMCTL_TLS_KEY");
+  std::string token;
+  app.add_option("--token", token,
+                 "Bearer token sent with every call (authorization: Bearer).")
+      ->type_name("TOKEN")
+      ->envname("SERVICEMANAGER_TOKEN");
   double timeout_seconds = 30;
   app.add_option("--timeout", timeout_seconds,
                  "How long to wait for the server's answer, in seconds.")
@@ -75,8 +100,21 @@ int main(int argc, char** argv) {
   const auto command = absl::c_find_if(
       commands,
       [](const client::Command& candidate) { return candidate.app->parsed(); });
+  std::shared_ptr<grpc::Channel> channel;
+  if (tls || !tls_files.ca.empty() || !tls_files.certificate.empty() ||
+      !tls_files.key.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> secure =
+        client::MakeTlsChannel(endpoint, tls_files);
+    if (!secure.ok()) {
+      std::cerr << "smctl: " << secure.status().message() << "\n";
+      return kUsageErrorExitCode;
+    }
+    channel = *std::move(secure);
+  } else {
+    channel = client::MakeChannel(endpoint);
+  }
   const client::ServiceManagerClient service_manager(
-      client::MakeChannel(endpoint), absl::Seconds(timeout_seconds));
+      std::move(channel), absl::Seconds(timeout_seconds), token);
   const client::Io io{.out = std::cout,
                       .err = std::cerr,
                       .terminal = isatty(STDERR_FILENO) == 1,

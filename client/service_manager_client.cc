@@ -1,12 +1,15 @@
 #include "client/service_manager_client.h"
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -75,6 +78,24 @@ absl::Status FromGrpcStatus(const grpc::Status& status,
   return result;
 }
 
+void AddToken(grpc::ClientContext& context, const std::string& token) {
+  if (!token.empty()) {
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  }
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path,
+                                    absl::string_view flag) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " ", path, ": cannot be read"));
+  }
+  return text.str();
+}
+
 template <typename Request, typename Response>
 using StubMethod = grpc::Status (v1::ServiceManager::Stub::*)(
     grpc::ClientContext*, const Request&, Response*);
@@ -82,9 +103,11 @@ using StubMethod = grpc::Status (v1::ServiceManager::Stub::*)(
 template <typename Request, typename Response>
 absl::StatusOr<Response> Call(v1::ServiceManager::Stub& stub,
                               StubMethod<Request, Response> method,
-                              const Request& request, absl::Duration timeout) {
+                              const Request& request, absl::Duration timeout,
+                              const std::string& token) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  AddToken(context, token);
   Response response;
   grpc::Status status = (stub.*method)(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status, context);
@@ -97,6 +120,29 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& endpoint) {
   return grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
 }
 
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeTlsChannel(
+    const std::string& endpoint, const TlsFiles& files) {
+  grpc::SslCredentialsOptions options;
+  if (!files.ca.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(files.ca, "--tls-ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *std::move(ca);
+  }
+  if (files.certificate.empty() != files.key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key are given together or not at all");
+  }
+  if (!files.certificate.empty()) {
+    absl::StatusOr<std::string> cert = ReadPem(files.certificate, "--tls-cert");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadPem(files.key, "--tls-key");
+    if (!key.ok()) return key.status();
+    options.pem_cert_chain = *std::move(cert);
+    options.pem_private_key = *std::move(key);
+  }
+  return grpc::CreateChannel(endpoint, grpc::SslCredentials(options));
+}
+
 std::string ErrorType(const absl::Status& status) {
   if (auto payload = status.GetPayload(kErrorTypeKey); payload.has_value()) {
     return std::string(*payload);
@@ -105,139 +151,141 @@ std::string ErrorType(const absl::Status& status) {
 }
 
 ServiceManagerClient::ServiceManagerClient(
-    std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+    std::shared_ptr<grpc::Channel> channel, absl::Duration timeout,
+    std::string token)
     : stub_(v1::ServiceManager::NewStub(std::move(channel))),
-      timeout_(timeout) {}
+      timeout_(timeout),
+      token_(std::move(token)) {}
 
 absl::StatusOr<v1::CreateServiceResponse> ServiceManagerClient::CreateService(
     const v1::CreateServiceRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::CreateService, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::DescribeServiceResponse>
 ServiceManagerClient::DescribeService(
     const v1::DescribeServiceRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::DescribeService, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::ListServicesResponse> ServiceManagerClient::ListServices(
     const v1::ListServicesRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::ListServices, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::UpdateServiceResponse> ServiceManagerClient::UpdateService(
     const v1::UpdateServiceRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::UpdateService, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::StartDeploymentResponse>
 ServiceManagerClient::StartDeployment(
     const v1::StartDeploymentRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::StartDeployment, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::PauseServiceResponse> ServiceManagerClient::PauseService(
     const v1::PauseServiceRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::PauseService, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::ResumeServiceResponse> ServiceManagerClient::ResumeService(
     const v1::ResumeServiceRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::ResumeService, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::DeleteServiceResponse> ServiceManagerClient::DeleteService(
     const v1::DeleteServiceRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::DeleteService, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::ListOperationsResponse> ServiceManagerClient::ListOperations(
     const v1::ListOperationsRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::ListOperations, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::TagResourceResponse> ServiceManagerClient::TagResource(
     const v1::TagResourceRequest& request) const {
-  return Call(*stub_, &v1::ServiceManager::Stub::TagResource, request,
-              timeout_);
+  return Call(*stub_, &v1::ServiceManager::Stub::TagResource, request, timeout_,
+              token_);
 }
 
 absl::StatusOr<v1::UntagResourceResponse> ServiceManagerClient::UntagResource(
     const v1::UntagResourceRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::UntagResource, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::ListTagsForResourceResponse>
 ServiceManagerClient::ListTagsForResource(
     const v1::ListTagsForResourceRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::ListTagsForResource, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::NotifySourceVersionResponse>
 ServiceManagerClient::NotifySourceVersion(
     const v1::NotifySourceVersionRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::NotifySourceVersion, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::CreateConnectionResponse>
 ServiceManagerClient::CreateConnection(
     const v1::CreateConnectionRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::CreateConnection, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::DeleteConnectionResponse>
 ServiceManagerClient::DeleteConnection(
     const v1::DeleteConnectionRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::DeleteConnection, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::ListConnectionsResponse>
 ServiceManagerClient::ListConnections(
     const v1::ListConnectionsRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::ListConnections, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::AssociateCustomDomainResponse>
 ServiceManagerClient::AssociateCustomDomain(
     const v1::AssociateCustomDomainRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::AssociateCustomDomain, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::DisassociateCustomDomainResponse>
 ServiceManagerClient::DisassociateCustomDomain(
     const v1::DisassociateCustomDomainRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::DisassociateCustomDomain,
-              request, timeout_);
+              request, timeout_, token_);
 }
 
 absl::StatusOr<v1::DescribeCustomDomainsResponse>
 ServiceManagerClient::DescribeCustomDomains(
     const v1::DescribeCustomDomainsRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::DescribeCustomDomains, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::DescribeOperationResponse>
 ServiceManagerClient::DescribeOperation(
     const v1::DescribeOperationRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::DescribeOperation, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::StatusOr<v1::WaitOperationResponse> ServiceManagerClient::WaitOperation(
@@ -247,14 +295,14 @@ absl::StatusOr<v1::WaitOperationResponse> ServiceManagerClient::WaitOperation(
                                   absl::Nanoseconds(request.timeout().nanos())
                             : absl::Seconds(60);
   return Call(*stub_, &v1::ServiceManager::Stub::WaitOperation, request,
-              wait + timeout_);
+              wait + timeout_, token_);
 }
 
 absl::StatusOr<v1::CancelOperationResponse>
 ServiceManagerClient::CancelOperation(
     const v1::CancelOperationRequest& request) const {
   return Call(*stub_, &v1::ServiceManager::Stub::CancelOperation, request,
-              timeout_);
+              timeout_, token_);
 }
 
 absl::Status ServiceManagerClient::WatchService(
@@ -262,6 +310,7 @@ absl::Status ServiceManagerClient::WatchService(
     const std::function<bool(const v1::WatchServiceResponse&)>& on_change)
     const {
   grpc::ClientContext context;
+  AddToken(context, token_);
   std::unique_ptr<grpc::ClientReader<v1::WatchServiceResponse>> reader =
       stub_->WatchService(&context, request);
   v1::WatchServiceResponse response;

@@ -23,6 +23,18 @@ inline constexpr char kErrorTypeKey[] = "x-amzn-errortype";
 // A channel to `endpoint` ("host:port") without transport security.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& endpoint);
 
+// How to reach a server that speaks TLS: PEM files, each optional.
+struct TlsFiles {
+  std::string ca;           // Verifies the server; empty: the system's CAs.
+  std::string certificate;  // The client's own, for mTLS, with `key`.
+  std::string key;
+};
+
+// A TLS channel to `endpoint`; INVALID_ARGUMENT naming a file that cannot be
+// read, or a certificate without its key.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeTlsChannel(
+    const std::string& endpoint, const TlsFiles& files);
+
 // The App Runner exception name carried by a status that
 // ServiceManagerClient returned, or "" if there is none (as for a server that
 // could not be reached or did not answer in time).
@@ -36,8 +48,10 @@ std::string ErrorType(const absl::Status& status);
 // Thread-safe: the methods may be called concurrently.
 class ServiceManagerClient {
  public:
+  // A non-empty `token` goes with every call as "authorization: Bearer
+  // TOKEN".
   ServiceManagerClient(std::shared_ptr<grpc::Channel> channel,
-                       absl::Duration timeout);
+                       absl::Duration timeout, std::string token = "");
 
   absl::StatusOr<v1::CreateServiceResponse> CreateService(
       const v1::CreateServiceRequest& request) const;
@@ -95,6 +109,7 @@ class ServiceManagerClient {
  private:
   std::unique_ptr<v1::ServiceManager::Stub> stub_;
   absl::Duration timeout_;
+  std::string token_;
 };
 
 }  // namespace servicemanager::client

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -30,8 +31,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "api/authorizer.h"
 #include "api/change_hub.h"
 #include "api/service_manager_service.h"
+#include "api/tls_credentials.h"
+#include "auth/principals.h"
 #include "aws/app_runner_translator.h"
 #include "aws/aws_endpoint.h"
 #include "aws/sigv4.h"
@@ -73,7 +77,23 @@ struct Flags {
   std::string certificate_retention = "168h";
   std::string janitor_interval = "1m";
   std::vector<std::string> operation_deadlines;
+  std::string tls_cert;  // Empty: plaintext (loopback only).
+  std::string tls_key;
+  std::string tls_client_ca;     // Empty: no client certificates.
+  std::string auth_tokens_file;  // Empty: auth off (loopback only).
+  bool insecure = false;
+  std::string health_listen;  // Empty: health on --listen only.
 };
+
+// How the gRPC server is reached and who may call it.
+struct Security {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // For the App Runner endpoint (auth on): its bearer token of each key.
+  absl::flat_hash_map<std::string, std::string> access_key_bearer_tokens = {};
+};
+
+// How often the TLS files are looked at for a renewed certificate.
+constexpr absl::Duration kTlsRefresh = absl::Minutes(1);
 
 // The deadlines of --operation-deadline: "DURATION" for every type, or
 // "TYPE=DURATION" for one (the later wins).
@@ -158,6 +178,8 @@ std::string HostOf(const std::string& address) {
 // The store is closed by the caller, after everything that uses it is gone.
 void Serve(const Flags& flags,
            const std::vector<servicemanager::aws::AwsCredential>& aws_keys,
+           const Security& security,
+           const servicemanager::api::Authorizer& authorizer,
            const sigset_t& signals, const std::string& database_path,
            servicemanager::store::SqliteStore& store,
            servicemanager::api::ChangeHub& hub,
@@ -176,9 +198,8 @@ void Serve(const Flags& flags,
        .certificate_retention = ParseDurationFlag(flags.certificate_retention),
        .interval = ParseDurationFlag(flags.janitor_interval)});
   servicemanager::api::ServiceManagerService service(
-      store, hub, clock,
-      {.partition = {flags.region, flags.account_id},
-       .retention = ParseDurationFlag(flags.retention)},
+      store, hub, clock, authorizer,
+      {.region = flags.region, .retention = ParseDurationFlag(flags.retention)},
       [&worker] { worker.Wake(); });
 
   // The worker runs before the server answers, so that health is SERVING
@@ -234,8 +255,7 @@ void Serve(const Flags& flags,
   // start and silently take half the connections. A taken port is an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(flags.listen, security.credentials, &port);
   builder.RegisterService(&service);
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -254,12 +274,20 @@ void Serve(const Flags& flags,
     translator = std::make_unique<servicemanager::aws::AppRunnerTranslator>(
         server->InProcessChannel(grpc::ChannelArguments()));
     if (!aws_keys.empty()) {
+      // With auth on, a key of any account is accepted: its principal's
+      // account and role decide what it may do.
       verifier = std::make_unique<servicemanager::aws::SigV4Verifier>(
-          aws_keys, flags.region, "apprunner", flags.account_id, clock);
+          aws_keys, flags.region, "apprunner",
+          flags.auth_tokens_file.empty()
+              ? std::optional<std::string>(flags.account_id)
+              : std::nullopt,
+          clock);
     }
     absl::StatusOr<std::unique_ptr<servicemanager::aws::AwsEndpoint>> started =
-        servicemanager::aws::AwsEndpoint::Start(*translator, verifier.get(),
-                                                {.listen = flags.aws_listen});
+        servicemanager::aws::AwsEndpoint::Start(
+            *translator, verifier.get(),
+            {.listen = flags.aws_listen,
+             .access_key_bearer_tokens = security.access_key_bearer_tokens});
     if (!started.ok()) {
       server->Shutdown();
       janitor.Stop();
@@ -275,14 +303,46 @@ void Serve(const Flags& flags,
                               : ", any signature accepted (loopback only)"));
   }
 
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus("", true);
-  health->SetServingStatus(api_name, true);
+  // Plaintext health for probes that cannot speak TLS (the kubelet's): a
+  // server of its own that serves grpc.health.v1.Health, never the API.
+  std::unique_ptr<grpc::Server> health_server;
+  if (!flags.health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    int health_port = 0;
+    health_builder.AddListeningPort(
+        flags.health_listen, grpc::InsecureServerCredentials(), &health_port);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      if (aws_endpoint != nullptr) aws_endpoint->Stop();
+      server->Shutdown();
+      janitor.Stop();
+      worker.Stop();
+      Fatal(absl::StrCat("cannot listen on --health-listen ",
+                         flags.health_listen));
+    }
+    Log(LogLevel::kInfo,
+        absl::StrCat("health: serving grpc.health.v1.Health on ",
+                     HostOf(flags.health_listen), ":", health_port,
+                     " (plaintext)"));
+  }
+  std::vector<grpc::HealthCheckServiceInterface*> healths = {
+      server->GetHealthCheckService()};
+  if (health_server != nullptr) {
+    healths.push_back(health_server->GetHealthCheckService());
+  }
+  for (grpc::HealthCheckServiceInterface* health : healths) {
+    health->SetServingStatus("", true);
+    health->SetServingStatus(api_name, true);
+  }
   Log(LogLevel::kInfo,
       absl::StrCat("servicemanager ready: listening on ", HostOf(flags.listen),
-                   ":", port, ", database ", database_path, ", region ",
-                   flags.region, ", account ", flags.account_id,
-                   ", worker delay ", flags.worker_delay_ms, "ms"));
+                   ":", port, flags.tls_cert.empty() ? "" : " (TLS)",
+                   flags.tls_client_ca.empty() ? "" : " (mTLS)",
+                   flags.auth_tokens_file.empty() ? ", auth off" : ", auth on",
+                   ", database ", database_path, ", region ", flags.region,
+                   ", account ", flags.account_id, ", worker delay ",
+                   flags.worker_delay_ms, "ms"));
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
@@ -292,7 +352,9 @@ void Serve(const Flags& flags,
   // Load balancers and probes see NOT_SERVING first (Watch streams get it
   // at once); then no new call is accepted, and calls in flight have the
   // grace period to end before they are cancelled.
-  health->Shutdown();
+  for (grpc::HealthCheckServiceInterface* health : healths) {
+    health->Shutdown();
+  }
   // WaitOperation calls answer with the operation as it stands and
   // WatchService streams end, rather than holding the shutdown for the whole
   // grace period.
@@ -309,6 +371,9 @@ void Serve(const Flags& flags,
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(flags.shutdown_grace_seconds));
   Log(LogLevel::kInfo, "gRPC server stopped");
+  if (health_server != nullptr) {
+    health_server->Shutdown();
+  }
   // The worker commits the operation it is finishing, or leaves it (and the
   // rest of its batch) due for the next start; never half of one.
   janitor.Stop();
@@ -346,7 +411,48 @@ int Run(const Flags& flags) {
        {"client_token_retention", flags.client_token_retention},
        {"certificate_retention", flags.certificate_retention},
        {"janitor_interval", flags.janitor_interval},
-       {"operation_deadlines", absl::StrJoin(flags.operation_deadlines, ",")}});
+       {"operation_deadlines", absl::StrJoin(flags.operation_deadlines, ",")},
+       {"tls_cert", flags.tls_cert},
+       {"tls_key", flags.tls_key},
+       {"tls_client_ca", flags.tls_client_ca},
+       {"auth_tokens_file", flags.auth_tokens_file},
+       {"insecure", flags.insecure},
+       {"health_listen", flags.health_listen}});
+
+  // Off loopback, a server without TLS and auth lets anyone who can connect
+  // read and change every service, so it needs to be asked for by name.
+  const bool tls = !flags.tls_cert.empty();
+  const bool auth = !flags.auth_tokens_file.empty();
+  if (tls != !flags.tls_key.empty()) {
+    Fatal("--tls-cert and --tls-key are given together or not at all");
+  }
+  if (!flags.tls_client_ca.empty() && !tls) {
+    Fatal("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (!servicemanager::aws::IsLoopbackListenAddress(flags.listen) &&
+      !(tls && auth)) {
+    if (!flags.insecure) {
+      std::vector<std::string> missing;
+      if (!tls) missing.push_back("TLS (--tls-cert, --tls-key)");
+      if (!auth) missing.push_back("authentication (--auth-tokens-file)");
+      Fatal(absl::StrCat(
+          "--listen ", flags.listen,
+          " is not a loopback address and the server has no ",
+          absl::StrJoin(missing, " and no "),
+          ": anyone who can connect could read and change every service. "
+          "Give them, listen on 127.0.0.1, or pass --insecure to serve so "
+          "anyway"));
+    }
+    Log(LogLevel::kWarning,
+        "--insecure: serving without TLS and authentication on a "
+        "non-loopback address",
+        {{"listen", flags.listen}});
+  }
+  if (auth && !flags.aws_listen.empty() && flags.aws_credentials_file.empty()) {
+    Fatal(
+        "--aws-listen with --auth-tokens-file needs --aws-credentials-file: "
+        "each access key acts as the principal of its aws: line");
+  }
 
   // Without credentials the App Runner endpoint accepts any signature, which
   // is only safe where nobody else can connect.
@@ -362,7 +468,8 @@ int Run(const Flags& flags) {
     }
     aws_keys = *std::move(keys);
     for (const servicemanager::aws::AwsCredential& key : aws_keys) {
-      if (key.account_id != flags.account_id) {
+      if (flags.auth_tokens_file.empty() &&
+          key.account_id != flags.account_id) {
         Log(LogLevel::kWarning,
             "aws: access key of another account; its requests are refused "
             "(UnrecognizedClientException)",
@@ -378,16 +485,71 @@ int Run(const Flags& flags) {
         "requests are verified (SigV4), or listen on 127.0.0.1"));
   }
 
+  servicemanager::common::RealClock clock;
+  Security security;
+  security.credentials = grpc::InsecureServerCredentials();
+  if (tls) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        servicemanager::api::TlsServerCredentials(
+            {flags.tls_cert, flags.tls_key, flags.tls_client_ca}, kTlsRefresh);
+    if (!credentials.ok()) {
+      Fatal(std::string(credentials.status().message()));
+    }
+    security.credentials = *std::move(credentials);
+  }
+  std::unique_ptr<servicemanager::auth::TokensFile> tokens;
+  servicemanager::api::AuthorizerOptions authorizer_options;
+  authorizer_options.account_id = flags.account_id;
+  if (auth) {
+    absl::StatusOr<std::unique_ptr<servicemanager::auth::TokensFile>> opened =
+        servicemanager::auth::TokensFile::Open(flags.auth_tokens_file, clock);
+    if (!opened.ok()) {
+      Fatal(absl::StrCat("--auth-tokens-file ", opened.status().message()));
+    }
+    tokens = *std::move(opened);
+    authorizer_options.tokens = tokens.get();
+    // The App Runner endpoint presents each key's own random token, which
+    // the authorizer maps to the key's aws: line; no client outside the
+    // process ever sees one.
+    std::shared_ptr<const servicemanager::auth::Principals> principals =
+        tokens->Current();
+    std::vector<std::string> access_key_ids;
+    for (const servicemanager::aws::AwsCredential& key : aws_keys) {
+      const servicemanager::auth::Principal* principal =
+          principals->ByAwsAccessKey(key.access_key_id);
+      if (principal == nullptr) {
+        Fatal(absl::StrCat("--aws-credentials-file: access key ",
+                           key.access_key_id,
+                           " has no aws: line in --auth-tokens-file"));
+      }
+      if (principal->account_id != key.account_id) {
+        Fatal(absl::StrCat("--aws-credentials-file: access key ",
+                           key.access_key_id, " is of account ", key.account_id,
+                           " but its principal ", principal->name,
+                           " of account ", principal->account_id));
+      }
+      access_key_ids.push_back(key.access_key_id);
+    }
+    servicemanager::auth::AccessKeyTokens access_key_tokens =
+        servicemanager::auth::MakeAccessKeyTokens(access_key_ids);
+    authorizer_options.access_key_token_hashes =
+        std::move(access_key_tokens.key_by_token_hash);
+    security.access_key_bearer_tokens =
+        std::move(access_key_tokens.token_by_key);
+  }
+  const servicemanager::api::Authorizer authorizer(
+      std::move(authorizer_options));
+
   std::error_code error;
   std::filesystem::create_directories(flags.data_dir, error);
   if (error) {
     Fatal(absl::StrCat("cannot create --data-dir ", flags.data_dir, ": ",
                        error.message()));
   }
-  servicemanager::common::RealClock clock;
   servicemanager::common::RandomIdGenerator ids;
   servicemanager::store::SqliteOptions options;
   options.path = database_path;
+  options.legacy_account_id = flags.account_id;
   options.url_suffix =
       absl::StrCat(flags.region, ".", flags.service_url_domain);
   options.synchronous_full = flags.sqlite_synchronous == "full";
@@ -408,7 +570,8 @@ int Run(const Flags& flags) {
     Fatal(absl::StrCat("cannot open the database ", options.path, ": ",
                        store.status().message()));
   }
-  Serve(flags, aws_keys, signals, database_path, **store, hub, metrics, clock);
+  Serve(flags, aws_keys, security, authorizer, signals, database_path, **store,
+        hub, metrics, clock);
   store->reset();
   Log(LogLevel::kInfo, "stopped: database closed");
   return 0;
@@ -524,6 +687,30 @@ int main(int argc, char** argv) {
                  "e.g. PAUSE_SERVICE=10m; repeatable")
       ->type_name("[TYPE=]DURATION")
       ->envname("SERVICEMANAGER_OPERATION_DEADLINE");
+  app.add_option("--tls-cert", flags.tls_cert,
+                 "PEM certificate (chain) of the gRPC server; with --tls-key "
+                 "the server speaks TLS only. Re-read when it changes")
+      ->envname("SERVICEMANAGER_TLS_CERT");
+  app.add_option("--tls-key", flags.tls_key, "PEM private key of --tls-cert")
+      ->envname("SERVICEMANAGER_TLS_KEY");
+  app.add_option("--tls-client-ca", flags.tls_client_ca,
+                 "PEM CA certificate(s): every client must present a "
+                 "certificate they verify (mTLS)")
+      ->envname("SERVICEMANAGER_TLS_CLIENT_CA");
+  app.add_option("--auth-tokens-file", flags.auth_tokens_file,
+                 "file of 'NAME ACCOUNT_ID ROLE CREDENTIAL' lines (see "
+                 "README, Security): every call must then present a bearer "
+                 "token or client certificate of one. Re-read when it "
+                 "changes. Without it auth is off")
+      ->envname("SERVICEMANAGER_AUTH_TOKENS_FILE");
+  app.add_option("--health-listen", flags.health_listen,
+                 "HOST:PORT of a plaintext gRPC server of grpc.health.v1."
+                 "Health only, for probes that cannot speak TLS; empty (the "
+                 "default) serves none")
+      ->envname("SERVICEMANAGER_HEALTH_LISTEN");
+  app.add_flag("--insecure", flags.insecure,
+               "allow a non-loopback --listen without TLS and auth")
+      ->envname("SERVICEMANAGER_INSECURE");
   CLI11_PARSE(app, argc, argv);
   servicemanager::common::SetLogFormat(
       flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText);

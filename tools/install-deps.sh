@@ -6,7 +6,7 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libsqlite3-dev libsqlitecpp-dev sqlite3
   libabsl-dev libcli11-dev libgtest-dev libgmock-dev prometheus-cpp-dev
-  libcpp-httplib-dev libssl-dev
+  libcpp-httplib-dev libssl-dev openssl
 )
 # The AWS clients the App Runner endpoint is tested with (tests/aws). The
 # Docker build stage runs no tests and sets SM_DEPS_AWS_CLIENTS=0.

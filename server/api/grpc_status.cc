@@ -66,6 +66,10 @@ absl::string_view AppRunnerErrorType(absl::StatusCode code) {
       return "ResourceNotFoundException";
     case absl::StatusCode::kResourceExhausted:
       return "ServiceQuotaExceededException";
+    case absl::StatusCode::kUnauthenticated:
+      return "UnrecognizedClientException";
+    case absl::StatusCode::kPermissionDenied:
+      return "AccessDeniedException";
     default:
       return "InternalServiceErrorException";
   }

@@ -49,9 +49,10 @@ grpc::ServerUnaryReactor* OperationWaiter::Start(
     grpc::CallbackServerContext* context,
     const v1::WaitOperationRequest& request,
     v1::WaitOperationResponse* response, store::Store& store, ChangeHub& hub,
-    const domain::Partition& partition) {
-  auto waiter = std::make_shared<OperationWaiter>(
-      context, response, store, hub, partition, request.operation_id());
+    const std::string& region, domain::AccountScope scope) {
+  auto waiter = std::make_shared<OperationWaiter>(context, response, store, hub,
+                                                  region, std::move(scope),
+                                                  request.operation_id());
   waiter->self_ = waiter;
   absl::Status valid = domain::ValidateOperationId(request.operation_id());
   absl::StatusOr<absl::Duration> wait = WaitFor(request, *context);
@@ -66,13 +67,15 @@ grpc::ServerUnaryReactor* OperationWaiter::Start(
 OperationWaiter::OperationWaiter(grpc::CallbackServerContext* context,
                                  v1::WaitOperationResponse* response,
                                  store::Store& store, ChangeHub& hub,
-                                 const domain::Partition& partition,
+                                 const std::string& region,
+                                 domain::AccountScope scope,
                                  std::string operation_id)
     : context_(context),
       response_(response),
       store_(store),
       hub_(hub),
-      partition_(partition),
+      region_(region),
+      scope_(std::move(scope)),
       operation_id_(std::move(operation_id)) {}
 
 void OperationWaiter::Begin(absl::Duration wait) {
@@ -80,7 +83,7 @@ void OperationWaiter::Begin(absl::Duration wait) {
   const bool subscribed =
       hub_.SubscribeOperation(operation_id_, weak_from_this());
   absl::StatusOr<domain::Operation> operation =
-      store_.GetOperation(operation_id_);
+      store_.GetOperation(scope_, operation_id_);
   if (!subscribed || !operation.ok() || domain::IsFinal(operation->status) ||
       wait <= absl::ZeroDuration()) {
     Complete(operation);
@@ -96,19 +99,20 @@ void OperationWaiter::Begin(absl::Duration wait) {
 }
 
 void OperationWaiter::OnOperation(const domain::Operation& operation) {
-  if (domain::IsFinal(operation.status)) {
+  if (scope_.Covers(operation.service_account_id) &&
+      domain::IsFinal(operation.status)) {
     Complete(operation);
     alarm_.Cancel();
   }
 }
 
 void OperationWaiter::OnShutdown() {
-  Complete(store_.GetOperation(operation_id_));
+  Complete(store_.GetOperation(scope_, operation_id_));
   alarm_.Cancel();
 }
 
 void OperationWaiter::OnTimeout() {
-  Complete(store_.GetOperation(operation_id_));
+  Complete(store_.GetOperation(scope_, operation_id_));
 }
 
 void OperationWaiter::OnCancel() {
@@ -140,7 +144,7 @@ void OperationWaiter::Complete(
     Finish(ToGrpcStatus(operation.status(), *context_));
     return;
   }
-  ToProto(*operation, partition_, response_->mutable_operation());
+  ToProto(*operation, region_, response_->mutable_operation());
   response_->set_done(domain::IsFinal(operation->status));
   Finish(grpc::Status::OK);
 }

@@ -36,12 +36,12 @@ class OperationWaiter final
       grpc::CallbackServerContext* context,
       const v1::WaitOperationRequest& request,
       v1::WaitOperationResponse* response, store::Store& store, ChangeHub& hub,
-      const domain::Partition& partition);
+      const std::string& region, domain::AccountScope scope);
 
   OperationWaiter(grpc::CallbackServerContext* context,
                   v1::WaitOperationResponse* response, store::Store& store,
-                  ChangeHub& hub, const domain::Partition& partition,
-                  std::string operation_id);
+                  ChangeHub& hub, const std::string& region,
+                  domain::AccountScope scope, std::string operation_id);
 
   void OnOperation(const domain::Operation& operation) override;
   // Answers with the operation as it stands.
@@ -59,7 +59,9 @@ class OperationWaiter final
   v1::WaitOperationResponse* const response_;
   store::Store& store_;
   ChangeHub& hub_;
-  const domain::Partition& partition_;
+  const std::string& region_;
+  // Whose operations the caller may see.
+  const domain::AccountScope scope_;
   const std::string operation_id_;
   grpc::Alarm alarm_;
 

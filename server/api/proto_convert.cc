@@ -136,12 +136,12 @@ std::vector<domain::Tag> FromProto(
   return result;
 }
 
-void ToProto(const domain::Service& service, const domain::Partition& partition,
+void ToProto(const domain::Service& service, absl::string_view region,
              v1::Service* proto) {
   proto->set_service_name(service.name);
   proto->set_service_id(service.id);
   proto->set_service_arn(
-      domain::ServiceArn(partition, service.name, service.id));
+      domain::ServiceArn(region, service.account_id, service.name, service.id));
   proto->set_service_url(service.url);
   SetTime(service.created_at, proto->mutable_created_at());
   SetTime(service.updated_at, proto->mutable_updated_at());
@@ -174,7 +174,7 @@ void ToProto(const domain::Service& service, const domain::Partition& partition,
         config.source.auto_deployments_enabled);
     if (config.source.connection) {
       source->mutable_authentication_configuration()->set_connection_arn(
-          domain::ConnectionArn(partition.region, *config.source.connection));
+          domain::ConnectionArn(region, *config.source.connection));
     }
     proto->mutable_instance_configuration()->set_cpu(config.instance.cpu);
     proto->mutable_instance_configuration()->set_memory(config.instance.memory);
@@ -198,24 +198,25 @@ void ToProto(const domain::Service& service, const domain::Partition& partition,
   }
 }
 
-void ToProto(const domain::Service& service, const domain::Partition& partition,
+void ToProto(const domain::Service& service, absl::string_view region,
              v1::ServiceSummary* proto) {
   proto->set_service_name(service.name);
   proto->set_service_id(service.id);
   proto->set_service_arn(
-      domain::ServiceArn(partition, service.name, service.id));
+      domain::ServiceArn(region, service.account_id, service.name, service.id));
   proto->set_service_url(service.url);
   SetTime(service.created_at, proto->mutable_created_at());
   SetTime(service.updated_at, proto->mutable_updated_at());
   proto->set_status(ToProto(service.status));
 }
 
-void ToProto(const domain::Operation& operation,
-             const domain::Partition& partition, v1::OperationSummary* proto) {
+void ToProto(const domain::Operation& operation, absl::string_view region,
+             v1::OperationSummary* proto) {
   proto->set_id(operation.id);
   proto->set_type(ToProto(operation.type));
   proto->set_status(ToProto(operation.status));
-  proto->set_target_arn(domain::ServiceArn(partition, operation.service_name,
+  proto->set_target_arn(domain::ServiceArn(region, operation.service_account_id,
+                                           operation.service_name,
                                            operation.service_id));
   SetTime(operation.started_at, proto->mutable_started_at());
   SetTime(operation.updated_at, proto->mutable_updated_at());
@@ -224,10 +225,11 @@ void ToProto(const domain::Operation& operation,
   }
 }
 
-void ToProto(const domain::Operation& operation,
-             const domain::Partition& partition, v1::Operation* proto) {
-  const std::string arn = domain::ServiceArn(partition, operation.service_name,
-                                             operation.service_id);
+void ToProto(const domain::Operation& operation, absl::string_view region,
+             v1::Operation* proto) {
+  const std::string arn =
+      domain::ServiceArn(region, operation.service_account_id,
+                         operation.service_name, operation.service_id);
   proto->set_id(operation.id);
   proto->set_type(ToProto(operation.type));
   proto->set_status(ToProto(operation.status));

@@ -29,14 +29,14 @@ absl::StatusOr<domain::HealthCheckConfiguration> FromProto(
 std::vector<domain::Tag> FromProto(
     const google::protobuf::RepeatedPtrField<v1::Tag>& tags);
 
-void ToProto(const domain::Service& service, const domain::Partition& partition,
+void ToProto(const domain::Service& service, absl::string_view region,
              v1::Service* proto);
-void ToProto(const domain::Service& service, const domain::Partition& partition,
+void ToProto(const domain::Service& service, absl::string_view region,
              v1::ServiceSummary* proto);
-void ToProto(const domain::Operation& operation,
-             const domain::Partition& partition, v1::OperationSummary* proto);
-void ToProto(const domain::Operation& operation,
-             const domain::Partition& partition, v1::Operation* proto);
+void ToProto(const domain::Operation& operation, absl::string_view region,
+             v1::OperationSummary* proto);
+void ToProto(const domain::Operation& operation, absl::string_view region,
+             v1::Operation* proto);
 // What a validate_only call would have done.
 void ToProto(domain::OperationType type, const domain::Transition& transition,
              v1::ValidationResult* proto);

@@ -104,22 +104,25 @@ absl::Status ValidateTagKeysToRemove(const std::vector<std::string>& keys) {
 ServiceManagerService::ServiceManagerService(store::Store& store,
                                              ChangeHub& hub,
                                              common::Clock& clock,
+                                             const Authorizer& authorizer,
                                              ApiOptions options,
                                              std::function<void()> on_accepted)
     : store_(store),
       hub_(hub),
       clock_(clock),
+      authorizer_(authorizer),
       options_(std::move(options)),
       on_accepted_(std::move(on_accepted)),
       write_pool_(options_.write_threads) {}
 
 absl::StatusOr<domain::ServiceRef> ServiceManagerService::Resolve(
-    absl::string_view arn, absl::string_view field) const {
-  return domain::ParseServiceArn(options_.partition, arn, field);
+    const Caller& caller, absl::string_view arn,
+    absl::string_view field) const {
+  return domain::ParseServiceArn(options_.region, caller.scope, arn, field);
 }
 
 absl::StatusOr<domain::SourceConfiguration> ServiceManagerService::SourceOf(
-    const v1::SourceConfiguration& proto) const {
+    absl::string_view account_id, const v1::SourceConfiguration& proto) const {
   ASSIGN_OR_RETURN(domain::SourceConfiguration source, FromProto(proto));
   const std::string& arn =
       proto.authentication_configuration().connection_arn();
@@ -127,7 +130,9 @@ absl::StatusOr<domain::SourceConfiguration> ServiceManagerService::SourceOf(
     constexpr absl::string_view kField =
         "source_configuration.authentication_configuration.connection_arn";
     absl::StatusOr<domain::ConnectionRef> ref =
-        domain::ParseConnectionArn(options_.partition, arn, kField);
+        domain::ParseConnectionArn(
+            options_.region, domain::AccountScope{std::string(account_id)}, arn,
+            kField);
     if (absl::IsNotFound(ref.status())) {
       return absl::InvalidArgumentError(
           absl::StrCat(kField, ": ", ref.status().message()));
@@ -142,7 +147,8 @@ absl::StatusOr<domain::SourceConfiguration> ServiceManagerService::SourceOf(
 
 template <typename Request, typename Response>
 absl::StatusOr<store::CallOptions> ServiceManagerService::CallOptionsOf(
-    absl::string_view method, const Request& request) const {
+    const Caller& caller, absl::string_view method,
+    const Request& request) const {
   store::CallOptions options;
   options.validate_only = request.validate_only();
   if constexpr (requires { request.etag(); }) {
@@ -153,7 +159,8 @@ absl::StatusOr<store::CallOptions> ServiceManagerService::CallOptionsOf(
   if (!request.client_token().empty()) {
     RETURN_IF_ERROR(domain::ValidateClientToken(request.client_token()));
     options.client_token = store::ClientToken{
-        .token = request.client_token(),
+        // One account's token never replays another's response.
+        .token = absl::StrCat(caller.account_id, "/", request.client_token()),
         .request = Fingerprint(method, request),
         .encode_response =
             [this](const store::Accepted& accepted) {
@@ -178,7 +185,7 @@ absl::Status ServiceManagerService::FillResponse(
     return absl::OkStatus();
   }
   if constexpr (requires { response.mutable_service(); }) {
-    ToProto(accepted.service, options_.partition, response.mutable_service());
+    ToProto(accepted.service, options_.region, response.mutable_service());
   }
   if (validate_only) {
     ToProto(accepted.operation.type, accepted.transition,
@@ -190,16 +197,17 @@ absl::Status ServiceManagerService::FillResponse(
 }
 
 absl::Status ServiceManagerService::Create(
-    const v1::CreateServiceRequest& request,
+    const Caller& caller, const v1::CreateServiceRequest& request,
     v1::CreateServiceResponse& response) {
   RETURN_IF_ERROR(domain::ValidateServiceName(request.service_name()));
   store::NewService service;
+  service.account_id = caller.account_id;
   service.name = request.service_name();
   if (!request.has_source_configuration()) {
     return absl::InvalidArgumentError("source_configuration: is required");
   }
   ASSIGN_OR_RETURN(service.config.source,
-                   SourceOf(request.source_configuration()));
+                   SourceOf(caller.account_id, request.source_configuration()));
   RETURN_IF_ERROR(domain::ValidateSourceConfiguration(service.config.source,
                                                       "source_configuration"));
   service.config.instance = FromProto(request.instance_configuration());
@@ -214,7 +222,7 @@ absl::Status ServiceManagerService::Create(
   ASSIGN_OR_RETURN(
       store::CallOptions options,
       (CallOptionsOf<v1::CreateServiceRequest, v1::CreateServiceResponse>(
-          "CreateService", request)));
+          caller, "CreateService", request)));
 
   ASSIGN_OR_RETURN(store::Accepted accepted,
                    store_.CreateService(service, options));
@@ -225,13 +233,14 @@ absl::Status ServiceManagerService::Create(
 }
 
 absl::Status ServiceManagerService::Update(
-    const v1::UpdateServiceRequest& request,
+    const Caller& caller, const v1::UpdateServiceRequest& request,
     v1::UpdateServiceResponse& response) {
   ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                   Resolve(request.service_arn(), "service_arn"));
+                   Resolve(caller, request.service_arn(), "service_arn"));
   domain::ConfigUpdate update;
   if (request.has_source_configuration()) {
-    ASSIGN_OR_RETURN(update.source, SourceOf(request.source_configuration()));
+    ASSIGN_OR_RETURN(update.source,
+                     SourceOf(ref.account_id, request.source_configuration()));
     RETURN_IF_ERROR(domain::ValidateSourceConfiguration(
         *update.source, "source_configuration"));
   }
@@ -261,7 +270,7 @@ absl::Status ServiceManagerService::Update(
   ASSIGN_OR_RETURN(
       store::CallOptions options,
       (CallOptionsOf<v1::UpdateServiceRequest, v1::UpdateServiceResponse>(
-          "UpdateService", request)));
+          caller, "UpdateService", request)));
   ASSIGN_OR_RETURN(store::Accepted accepted,
                    store_.StartOperation(ref, OperationType::kUpdateService,
                                          update, options));
@@ -272,14 +281,17 @@ absl::Status ServiceManagerService::Update(
 }
 
 template <typename Request, typename Response>
-absl::Status ServiceManagerService::Start(const Request& request,
+absl::Status ServiceManagerService::Start(grpc::CallbackServerContext& context,
+                                          const Request& request,
                                           OperationType type,
                                           Response& response) {
+  ASSIGN_OR_RETURN(Caller caller,
+                   authorizer_.Authorize(context, Access::kWrite));
   ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                   Resolve(request.service_arn(), "service_arn"));
-  ASSIGN_OR_RETURN(
-      store::CallOptions options,
-      (CallOptionsOf<Request, Response>(domain::ToString(type), request)));
+                   Resolve(caller, request.service_arn(), "service_arn"));
+  ASSIGN_OR_RETURN(store::CallOptions options,
+                   (CallOptionsOf<Request, Response>(
+                       caller, domain::ToString(type), request)));
   ASSIGN_OR_RETURN(store::Accepted accepted,
                    store_.StartOperation(ref, type, {}, options));
   if (!options.validate_only) {
@@ -292,9 +304,13 @@ grpc::ServerUnaryReactor* ServiceManagerService::CreateService(
     grpc::CallbackServerContext* context,
     const v1::CreateServiceRequest* request,
     v1::CreateServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Create(*request, *response);
-  });
+  return RespondFromPool(write_pool_, context,
+                         [this, context, request, response]() -> absl::Status {
+                           ASSIGN_OR_RETURN(
+                               Caller caller,
+                               authorizer_.Authorize(*context, Access::kWrite));
+                           return Create(caller, *request, *response);
+                         });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::DescribeService(
@@ -302,10 +318,12 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeService(
     const v1::DescribeServiceRequest* request,
     v1::DescribeServiceResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->service_arn(), "service_arn"));
+                     Resolve(caller, request->service_arn(), "service_arn"));
     ASSIGN_OR_RETURN(domain::Service service, store_.GetService(ref));
-    ToProto(service, options_.partition, response->mutable_service());
+    ToProto(service, options_.region, response->mutable_service());
     return absl::OkStatus();
   });
 }
@@ -315,6 +333,8 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListServices(
     const v1::ListServicesRequest* request,
     v1::ListServicesResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     ASSIGN_OR_RETURN(int page_size,
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
@@ -322,12 +342,11 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListServices(
     if (request->show_deleted()) {
       deleted_since = clock_.Now() - options_.retention;
     }
-    ASSIGN_OR_RETURN(
-        store::Page<domain::Service> page,
-        store_.ListServices(page_size, request->next_token(), deleted_since));
+    ASSIGN_OR_RETURN(store::Page<domain::Service> page,
+                     store_.ListServices(caller.scope, page_size,
+                                         request->next_token(), deleted_since));
     for (const domain::Service& service : page.items) {
-      ToProto(service, options_.partition,
-              response->add_service_summary_list());
+      ToProto(service, options_.region, response->add_service_summary_list());
     }
     response->set_next_token(page.next_token);
     return absl::OkStatus();
@@ -338,45 +357,57 @@ grpc::ServerUnaryReactor* ServiceManagerService::UpdateService(
     grpc::CallbackServerContext* context,
     const v1::UpdateServiceRequest* request,
     v1::UpdateServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Update(*request, *response);
-  });
+  return RespondFromPool(write_pool_, context,
+                         [this, context, request, response]() -> absl::Status {
+                           ASSIGN_OR_RETURN(
+                               Caller caller,
+                               authorizer_.Authorize(*context, Access::kWrite));
+                           return Update(caller, *request, *response);
+                         });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::StartDeployment(
     grpc::CallbackServerContext* context,
     const v1::StartDeploymentRequest* request,
     v1::StartDeploymentResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Start(*request, OperationType::kStartDeployment, *response);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, context, request, response] {
+        return Start(*context, *request, OperationType::kStartDeployment,
+                     *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::PauseService(
     grpc::CallbackServerContext* context,
     const v1::PauseServiceRequest* request,
     v1::PauseServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Start(*request, OperationType::kPauseService, *response);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, context, request, response] {
+        return Start(*context, *request, OperationType::kPauseService,
+                     *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::ResumeService(
     grpc::CallbackServerContext* context,
     const v1::ResumeServiceRequest* request,
     v1::ResumeServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Start(*request, OperationType::kResumeService, *response);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, context, request, response] {
+        return Start(*context, *request, OperationType::kResumeService,
+                     *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::DeleteService(
     grpc::CallbackServerContext* context,
     const v1::DeleteServiceRequest* request,
     v1::DeleteServiceResponse* response) {
-  return RespondFromPool(write_pool_, context, [this, request, response] {
-    return Start(*request, OperationType::kDeleteService, *response);
-  });
+  return RespondFromPool(
+      write_pool_, context, [this, context, request, response] {
+        return Start(*context, *request, OperationType::kDeleteService,
+                     *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
@@ -384,8 +415,10 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
     const v1::ListOperationsRequest* request,
     v1::ListOperationsResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->service_arn(), "service_arn"));
+                     Resolve(caller, request->service_arn(), "service_arn"));
     ASSIGN_OR_RETURN(int page_size,
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
@@ -393,7 +426,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
         store::Page<domain::Operation> page,
         store_.ListOperations(ref, page_size, request->next_token()));
     for (const domain::Operation& op : page.items) {
-      ToProto(op, options_.partition, response->add_operation_summary_list());
+      ToProto(op, options_.region, response->add_operation_summary_list());
     }
     response->set_next_token(page.next_token);
     return absl::OkStatus();
@@ -404,17 +437,19 @@ grpc::ServerUnaryReactor* ServiceManagerService::TagResource(
     grpc::CallbackServerContext* context, const v1::TagResourceRequest* request,
     v1::TagResourceResponse*) {
   return RespondFromPool(
-      write_pool_, context, [this, request]() -> absl::Status {
+      write_pool_, context, [this, context, request]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
         const std::string& arn = request->resource_arn();
         std::vector<domain::Tag> tags = FromProto(request->tags());
         if (domain::IsConnectionArn(arn)) {
           ASSIGN_OR_RETURN(domain::ConnectionRef ref,
-                           domain::ParseConnectionArn(options_.partition, arn,
-                                                      "resource_arn"));
+                           domain::ParseConnectionArn(options_.region, caller.scope,
+                                                      arn, "resource_arn"));
           RETURN_IF_ERROR(ValidateTagsToAdd(tags));
           return store_.TagConnection(ref, tags, request->validate_only());
         }
-        ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(arn, "resource_arn"));
+        ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(caller, arn, "resource_arn"));
         RETURN_IF_ERROR(ValidateTagsToAdd(tags));
         return store_.TagService(ref, tags, request->validate_only());
       });
@@ -424,18 +459,20 @@ grpc::ServerUnaryReactor* ServiceManagerService::UntagResource(
     grpc::CallbackServerContext* context,
     const v1::UntagResourceRequest* request, v1::UntagResourceResponse*) {
   return RespondFromPool(
-      write_pool_, context, [this, request]() -> absl::Status {
+      write_pool_, context, [this, context, request]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
         const std::string& arn = request->resource_arn();
         std::vector<std::string> keys(request->tag_keys().begin(),
                                       request->tag_keys().end());
         if (domain::IsConnectionArn(arn)) {
           ASSIGN_OR_RETURN(domain::ConnectionRef ref,
-                           domain::ParseConnectionArn(options_.partition, arn,
-                                                      "resource_arn"));
+                           domain::ParseConnectionArn(options_.region, caller.scope,
+                                                      arn, "resource_arn"));
           RETURN_IF_ERROR(ValidateTagKeysToRemove(keys));
           return store_.UntagConnection(ref, keys, request->validate_only());
         }
-        ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(arn, "resource_arn"));
+        ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(caller, arn, "resource_arn"));
         RETURN_IF_ERROR(ValidateTagKeysToRemove(keys));
         return store_.UntagService(ref, keys, request->validate_only());
       });
@@ -446,15 +483,18 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListTagsForResource(
     const v1::ListTagsForResourceRequest* request,
     v1::ListTagsForResourceResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     const std::string& arn = request->resource_arn();
     std::vector<domain::Tag> tags;
     if (domain::IsConnectionArn(arn)) {
       ASSIGN_OR_RETURN(
           domain::ConnectionRef ref,
-          domain::ParseConnectionArn(options_.partition, arn, "resource_arn"));
+          domain::ParseConnectionArn(options_.region, caller.scope, arn,
+                                     "resource_arn"));
       ASSIGN_OR_RETURN(tags, store_.ListConnectionTags(ref));
     } else {
-      ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(arn, "resource_arn"));
+      ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(caller, arn, "resource_arn"));
       ASSIGN_OR_RETURN(tags, store_.ListTags(ref));
     }
     for (const domain::Tag& tag : tags) {
@@ -469,9 +509,13 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
     const v1::NotifySourceVersionRequest* request,
     v1::NotifySourceVersionResponse* response) {
   return RespondFromPool(
-      write_pool_, context, [this, request, response]() -> absl::Status {
-        ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(request->service_arn(), "service_arn"));
+      write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->service_arn(), "service_arn"));
         RETURN_IF_ERROR(domain::ValidateImageIdentifier(
             request->image_identifier(), "image_identifier"));
         ASSIGN_OR_RETURN(
@@ -482,8 +526,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
           on_accepted_();
           response->set_operation_id(recorded.deployment->id);
         }
-        ToProto(recorded.service, options_.partition,
-                response->mutable_service());
+        ToProto(recorded.service, options_.region, response->mutable_service());
         return absl::OkStatus();
       });
 }
@@ -493,10 +536,13 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeOperation(
     const v1::DescribeOperationRequest* request,
     v1::DescribeOperationResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
-    ASSIGN_OR_RETURN(domain::Operation operation,
-                     store_.GetOperation(request->operation_id()));
-    ToProto(operation, options_.partition, response->mutable_operation());
+    ASSIGN_OR_RETURN(
+        domain::Operation operation,
+        store_.GetOperation(caller.scope, request->operation_id()));
+    ToProto(operation, options_.region, response->mutable_operation());
     return absl::OkStatus();
   });
 }
@@ -505,8 +551,15 @@ grpc::ServerUnaryReactor* ServiceManagerService::WaitOperation(
     grpc::CallbackServerContext* context,
     const v1::WaitOperationRequest* request,
     v1::WaitOperationResponse* response) {
+  absl::StatusOr<Caller> caller =
+      authorizer_.Authorize(*context, Access::kRead);
+  if (!caller.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(caller.status(), *context));
+    return reactor;
+  }
   return OperationWaiter::Start(context, *request, response, store_, hub_,
-                                options_.partition);
+                                options_.region, caller->scope);
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
@@ -514,14 +567,18 @@ grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
     const v1::CancelOperationRequest* request,
     v1::CancelOperationResponse* response) {
   return RespondFromPool(
-      write_pool_, context, [this, request, response]() -> absl::Status {
+      write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
         RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
-        ASSIGN_OR_RETURN(domain::Operation operation,
-                         store_.CancelOperation(request->operation_id(),
-                                                request->validate_only()));
+        ASSIGN_OR_RETURN(
+            domain::Operation operation,
+            store_.CancelOperation(caller.scope, request->operation_id(),
+                                   request->validate_only()));
         // A cancel in progress leaves the worker a rollback to do.
         on_accepted_();
-        ToProto(operation, options_.partition, response->mutable_operation());
+        ToProto(operation, options_.region, response->mutable_operation());
         return absl::OkStatus();
       });
 }
@@ -529,8 +586,14 @@ grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
 grpc::ServerWriteReactor<v1::WatchServiceResponse>*
 ServiceManagerService::WatchService(grpc::CallbackServerContext* context,
                                     const v1::WatchServiceRequest* request) {
-  return ServiceWatcher::Start(context, *request, store_, hub_,
-                               options_.partition);
+  absl::StatusOr<domain::ServiceRef> service =
+      [&]() -> absl::StatusOr<domain::ServiceRef> {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
+    return Resolve(caller, request->service_arn(), "service_arn");
+  }();
+  return ServiceWatcher::Start(context, std::move(service), store_, hub_,
+                               options_.region);
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::CreateConnection(
@@ -538,11 +601,14 @@ grpc::ServerUnaryReactor* ServiceManagerService::CreateConnection(
     const v1::CreateConnectionRequest* request,
     v1::CreateConnectionResponse* response) {
   return RespondFromPool(
-      write_pool_, context, [this, request, response]() -> absl::Status {
+      write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
         RETURN_IF_ERROR(domain::ValidateConnectionName(
             request->connection_name(), "connection_name"));
         store::NewConnection connection;
-        connection.account_id = options_.partition.account_id;
+        connection.account_id = caller.account_id;
         connection.name = request->connection_name();
         ASSIGN_OR_RETURN(connection.provider_type,
                          FromProto(request->provider_type()));
@@ -550,7 +616,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::CreateConnection(
         RETURN_IF_ERROR(domain::ValidateTags(connection.tags, "tags"));
         ASSIGN_OR_RETURN(domain::Connection created,
                          store_.CreateConnection(connection));
-        ToProto(created, options_.partition.region,
+        ToProto(created, options_.region,
                 response->mutable_connection());
         return absl::OkStatus();
       });
@@ -561,14 +627,18 @@ grpc::ServerUnaryReactor* ServiceManagerService::DeleteConnection(
     const v1::DeleteConnectionRequest* request,
     v1::DeleteConnectionResponse* response) {
   return RespondFromPool(
-      write_pool_, context, [this, request, response]() -> absl::Status {
-        ASSIGN_OR_RETURN(domain::ConnectionRef ref,
-                         domain::ParseConnectionArn(options_.partition,
-                                                    request->connection_arn(),
-                                                    "connection_arn"));
+      write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
+        ASSIGN_OR_RETURN(
+            domain::ConnectionRef ref,
+            domain::ParseConnectionArn(options_.region, caller.scope,
+                                       request->connection_arn(),
+                                       "connection_arn"));
         ASSIGN_OR_RETURN(domain::Connection deleted,
                          store_.DeleteConnection(ref));
-        ToProto(deleted, options_.partition.region,
+        ToProto(deleted, options_.region,
                 response->mutable_connection());
         return absl::OkStatus();
       });
@@ -579,6 +649,8 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListConnections(
     const v1::ListConnectionsRequest* request,
     v1::ListConnectionsResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     std::optional<std::string> name;
     if (!request->connection_name().empty()) {
       RETURN_IF_ERROR(domain::ValidateConnectionName(request->connection_name(),
@@ -589,10 +661,10 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListConnections(
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
     ASSIGN_OR_RETURN(store::Page<domain::Connection> page,
-                     store_.ListConnections(options_.partition.account_id, name,
+                     store_.ListConnections(caller.account_id, name,
                                             page_size, request->next_token()));
     for (const domain::Connection& connection : page.items) {
-      ToProto(connection, options_.partition.region,
+      ToProto(connection, options_.region,
               response->add_connection_summary_list());
     }
     response->set_next_token(page.next_token);
@@ -605,15 +677,18 @@ grpc::ServerUnaryReactor* ServiceManagerService::AssociateCustomDomain(
     const v1::AssociateCustomDomainRequest* request,
     v1::AssociateCustomDomainResponse* response) {
   return RespondFromPool(
-      write_pool_, context, [this, request, response]() -> absl::Status {
+      write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
         ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(request->service_arn(), "service_arn"));
+                         Resolve(caller, request->service_arn(), "service_arn"));
         ASSIGN_OR_RETURN(
             std::string name,
             domain::CanonicalDomainName(request->domain_name(), "domain_name"));
         ASSIGN_OR_RETURN(store::DomainChange linked,
                          store_.AssociateCustomDomain(
-                             ref, options_.partition.account_id, name,
+                             ref, ref.account_id, name,
                              request->enable_www_subdomain()));
         response->set_dns_target(linked.service.url);
         response->set_service_arn(request->service_arn());
@@ -628,9 +703,12 @@ grpc::ServerUnaryReactor* ServiceManagerService::DisassociateCustomDomain(
     const v1::DisassociateCustomDomainRequest* request,
     v1::DisassociateCustomDomainResponse* response) {
   return RespondFromPool(
-      write_pool_, context, [this, request, response]() -> absl::Status {
+      write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
         ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(request->service_arn(), "service_arn"));
+                         Resolve(caller, request->service_arn(), "service_arn"));
         ASSIGN_OR_RETURN(
             std::string name,
             domain::CanonicalDomainName(request->domain_name(), "domain_name"));
@@ -649,8 +727,10 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeCustomDomains(
     const v1::DescribeCustomDomainsRequest* request,
     v1::DescribeCustomDomainsResponse* response) {
   return Respond(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Caller caller,
+                     authorizer_.Authorize(*context, Access::kRead));
     ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(request->service_arn(), "service_arn"));
+                     Resolve(caller, request->service_arn(), "service_arn"));
     ASSIGN_OR_RETURN(int page_size,
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));

@@ -1,6 +1,7 @@
 // The ServiceManager gRPC API: thin handlers on gRPC's callback API. Each one
-// converts its request, validates it, makes one store call and converts the
-// result; no rule of the lifecycle lives here. No exception leaves a handler.
+// asks the authorizer who calls, converts its request, validates it, makes
+// one store call within the caller's accounts and converts the result; no
+// rule of the lifecycle lives here. No exception leaves a handler.
 //
 // Thread-safe. The store must outlive the service.
 #ifndef SERVICEMANAGER_SERVER_API_SERVICE_MANAGER_SERVICE_H_
@@ -9,11 +10,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "api/authorizer.h"
 #include "api/change_hub.h"
 #include "common/clock.h"
 #include "common/thread_pool.h"
@@ -27,7 +30,8 @@ namespace servicemanager::api {
 namespace v1 = ::servicemanager::v1;
 
 struct ApiOptions {
-  domain::Partition partition;
+  // The region of this server's ARNs (--region).
+  std::string region;
   // ListServices(show_deleted) lists services deleted this recently (the
   // janitor's retention).
   absl::Duration retention = absl::Hours(24 * 30);
@@ -39,11 +43,11 @@ struct ApiOptions {
 class ServiceManagerService final : public v1::ServiceManager::CallbackService {
  public:
   // `on_accepted` runs after every accepted operation (main wires it to wake
-  // the worker). `hub` must be the store's ChangeObserver; it, the store and
-  // the clock must outlive the service.
+  // the worker). `hub` must be the store's ChangeObserver; it, the store, the
+  // clock and the authorizer must outlive the service.
   ServiceManagerService(store::Store& store, ChangeHub& hub,
-                        common::Clock& clock, ApiOptions options,
-                        std::function<void()> on_accepted);
+                        common::Clock& clock, const Authorizer& authorizer,
+                        ApiOptions options, std::function<void()> on_accepted);
 
   grpc::ServerUnaryReactor* CreateService(
       grpc::CallbackServerContext* context,
@@ -138,32 +142,43 @@ class ServiceManagerService final : public v1::ServiceManager::CallbackService {
       v1::DescribeCustomDomainsResponse* response) override;
 
  private:
-  absl::Status Create(const v1::CreateServiceRequest& request,
+  absl::Status Create(const Caller& caller,
+                      const v1::CreateServiceRequest& request,
                       v1::CreateServiceResponse& response);
-  absl::Status Update(const v1::UpdateServiceRequest& request,
+  absl::Status Update(const Caller& caller,
+                      const v1::UpdateServiceRequest& request,
                       v1::UpdateServiceResponse& response);
   // Pause, resume, delete and deployment.
   template <typename Request, typename Response>
-  absl::Status Start(const Request& request, domain::OperationType type,
+  absl::Status Start(grpc::CallbackServerContext& context,
+                     const Request& request, domain::OperationType type,
                      Response& response);
-  // The request's client token, etag and validate_only for the store.
+  // The request's client token (within the caller's account), etag and
+  // validate_only for the store.
   template <typename Request, typename Response>
   absl::StatusOr<store::CallOptions> CallOptionsOf(
-      absl::string_view method, const Request& request) const;
+      const Caller& caller, absl::string_view method,
+      const Request& request) const;
   // Fills the response of an accepted (or replayed) call.
   template <typename Response>
   absl::Status FillResponse(const store::Accepted& accepted, bool validate_only,
                             Response& response) const;
-  absl::StatusOr<domain::ServiceRef> Resolve(absl::string_view arn,
+  // The service of `arn`, if it is of an account the caller may reach;
+  // NOT_FOUND otherwise, as if it did not exist.
+  absl::StatusOr<domain::ServiceRef> Resolve(const Caller& caller,
+                                             absl::string_view arn,
                                              absl::string_view field) const;
-  // The source configuration of a request, with its connection: a bad or
-  // unknown connection ARN is INVALID_ARGUMENT naming the field.
+  // The source configuration of a request for a service of `account_id`,
+  // with its connection: a bad connection ARN, or one of another account, is
+  // INVALID_ARGUMENT naming the field.
   absl::StatusOr<domain::SourceConfiguration> SourceOf(
+      absl::string_view account_id,
       const v1::SourceConfiguration& proto) const;
 
   store::Store& store_;
   ChangeHub& hub_;
   common::Clock& clock_;
+  const Authorizer& authorizer_;
   const ApiOptions options_;
   const std::function<void()> on_accepted_;
   // Last: destroyed first, so the writes it still runs find the rest alive.

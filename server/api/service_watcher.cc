@@ -17,28 +17,26 @@ namespace servicemanager::api {
 
 grpc::ServerWriteReactor<v1::WatchServiceResponse>* ServiceWatcher::Start(
     grpc::CallbackServerContext* context,
-    const v1::WatchServiceRequest& request, store::Store& store, ChangeHub& hub,
-    const domain::Partition& partition) {
-  auto watcher =
-      std::make_shared<ServiceWatcher>(context, store, hub, partition);
+    absl::StatusOr<domain::ServiceRef> service, store::Store& store,
+    ChangeHub& hub, const std::string& region) {
+  auto watcher = std::make_shared<ServiceWatcher>(context, store, hub, region);
   watcher->self_ = watcher;
-  absl::StatusOr<domain::ServiceRef> ref =
-      domain::ParseServiceArn(partition, request.service_arn(), "service_arn");
-  if (ref.ok()) {
-    watcher->Begin(*ref);
+  if (service.ok()) {
+    watcher->Begin(*service);
   } else {
-    watcher->Close(ref.status());
+    watcher->Close(service.status());
   }
   return watcher.get();
 }
 
 ServiceWatcher::ServiceWatcher(grpc::CallbackServerContext* context,
                                store::Store& store, ChangeHub& hub,
-                               const domain::Partition& partition)
-    : context_(context), store_(store), hub_(hub), partition_(partition) {}
+                               const std::string& region)
+    : context_(context), store_(store), hub_(hub), region_(region) {}
 
 void ServiceWatcher::Begin(const domain::ServiceRef& service) {
   service_id_ = service.id;
+  account_id_ = service.account_id;
   // Subscribe before reading, so no change after the read is missed; the
   // revision check drops what the read already showed.
   if (!hub_.SubscribeService(service_id_, weak_from_this())) {
@@ -54,6 +52,9 @@ void ServiceWatcher::Begin(const domain::ServiceRef& service) {
 }
 
 void ServiceWatcher::OnService(const domain::Service& service) {
+  if (service.account_id != account_id_) {
+    return;
+  }
   Step step;
   {
     absl::MutexLock lock(&mu_);
@@ -69,7 +70,7 @@ void ServiceWatcher::OnService(const domain::Service& service) {
               " changes behind; watch again for the current state")),
           *context_);
     } else {
-      ToProto(service, partition_, queue_.emplace_back().mutable_service());
+      ToProto(service, region_, queue_.emplace_back().mutable_service());
     }
     step = NextLocked();
   }

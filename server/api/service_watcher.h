@@ -38,11 +38,11 @@ class ServiceWatcher final
   // OnDone. The store and hub must outlive every call.
   static grpc::ServerWriteReactor<v1::WatchServiceResponse>* Start(
       grpc::CallbackServerContext* context,
-      const v1::WatchServiceRequest& request, store::Store& store,
-      ChangeHub& hub, const domain::Partition& partition);
+      absl::StatusOr<domain::ServiceRef> service, store::Store& store,
+      ChangeHub& hub, const std::string& region);
 
   ServiceWatcher(grpc::CallbackServerContext* context, store::Store& store,
-                 ChangeHub& hub, const domain::Partition& partition);
+                 ChangeHub& hub, const std::string& region);
 
   void OnService(const domain::Service& service) override;
   // Ends the stream with UNAVAILABLE: watch again on another server.
@@ -67,8 +67,11 @@ class ServiceWatcher final
   grpc::CallbackServerContext* const context_;
   store::Store& store_;
   ChangeHub& hub_;
-  const domain::Partition& partition_;
+  const std::string& region_;
   std::string service_id_;
+  // The watched service's account: changes of a service of another account
+  // (whatever its id) are never shown.
+  std::string account_id_;
 
   absl::Mutex mu_;
   std::deque<v1::WatchServiceResponse> queue_ ABSL_GUARDED_BY(mu_);

@@ -79,12 +79,18 @@ void AppRunnerTranslator::Add(const std::string& operation,
                                   grpc::ClientContext*, const Request&,
                                   Response*)) {
   operations_[operation] =
-      [this, method](absl::string_view body) -> absl::StatusOr<std::string> {
+      [this, method](
+          absl::string_view body,
+          absl::string_view bearer_token) -> absl::StatusOr<std::string> {
     Request request;
     RETURN_IF_ERROR(ParseAppRunnerJson(body, request));
     Response response;
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
+    if (!bearer_token.empty()) {
+      context.AddMetadata("authorization",
+                          absl::StrCat("Bearer ", bearer_token));
+    }
     const grpc::Status status =
         ((*stub_).*method)(&context, request, &response);
     if (!status.ok()) {
@@ -95,7 +101,8 @@ void AppRunnerTranslator::Add(const std::string& operation,
 }
 
 absl::StatusOr<std::string> AppRunnerTranslator::Call(
-    absl::string_view target, absl::string_view body) const {
+    absl::string_view target, absl::string_view body,
+    absl::string_view bearer_token) const {
   const auto handler =
       absl::StartsWith(target, kTargetPrefix)
           ? operations_.find(target.substr(sizeof(kTargetPrefix) - 1))
@@ -108,7 +115,7 @@ absl::StatusOr<std::string> AppRunnerTranslator::Call(
                                       "; it serves ", kTargetPrefix, "{",
                                       absl::StrJoin(Operations(), ","), "}"));
   }
-  return handler->second(body);
+  return handler->second(body, bearer_token);
 }
 
 std::vector<std::string> AppRunnerTranslator::Operations() const {

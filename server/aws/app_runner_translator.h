@@ -37,16 +37,19 @@ class AppRunnerTranslator {
   // or an error carrying its AWS exception name (aws_error.h):
   // UnknownOperationException for a target this endpoint does not serve,
   // SerializationException or InvalidRequestException for a body that does
-  // not translate, and otherwise the gRPC API's own error.
+  // not translate, and otherwise the gRPC API's own error. A non-empty
+  // `bearer_token` is presented to the API (authorization: Bearer), which
+  // then acts as its principal.
   absl::StatusOr<std::string> Call(absl::string_view target,
-                                   absl::string_view body) const;
+                                   absl::string_view body,
+                                   absl::string_view bearer_token = "") const;
 
   // The operations served, without the prefix, sorted.
   std::vector<std::string> Operations() const;
 
  private:
-  using Handler =
-      std::function<absl::StatusOr<std::string>(absl::string_view body)>;
+  using Handler = std::function<absl::StatusOr<std::string>(
+      absl::string_view body, absl::string_view bearer_token)>;
 
   template <typename Request, typename Response>
   void Add(const std::string& operation,

@@ -292,7 +292,16 @@ absl::StatusOr<std::string> AwsEndpoint::Serve(const httplib::Request& request,
                     absl::StrCat("Content-Type must be ", kContentType,
                                  ", not \"", content_type, "\""));
   }
-  return translator_.Call(target, request.body);
+  std::string bearer_token;
+  if (auto token = options_.access_key_bearer_tokens.find(access_key);
+      token != options_.access_key_bearer_tokens.end()) {
+    bearer_token = token->second;
+  } else if (!options_.access_key_bearer_tokens.empty()) {
+    return AwsError(absl::StatusCode::kUnauthenticated,
+                    kUnrecognizedClientException,
+                    "The security token included in the request is invalid.");
+  }
+  return translator_.Call(target, request.body, bearer_token);
 }
 
 void AwsEndpoint::Handle(const httplib::Request& request,

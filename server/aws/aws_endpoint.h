@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -43,6 +44,10 @@ struct AwsEndpointOptions {
   // this long before it notices a Stop; clients reconnect when it expires.
   absl::Duration keep_alive_timeout = absl::Seconds(1);
   int keep_alive_max_requests = 100;
+  // With auth on: the bearer token the endpoint presents to the gRPC API for
+  // a request signed with each access key, so that the API acts as the key's
+  // principal. Made at startup, never leaves the process. Empty: none.
+  absl::flat_hash_map<std::string, std::string> access_key_bearer_tokens = {};
 };
 
 // Whether HOST of "HOST:PORT" is a loopback address (127.0.0.0/8, ::1 or

@@ -40,7 +40,8 @@ int HttpStatusOf(absl::string_view error_type) {
   }
   if (error_type == kInvalidSignatureException ||
       error_type == kMissingAuthenticationTokenException ||
-      error_type == kUnrecognizedClientException) {
+      error_type == kUnrecognizedClientException ||
+      error_type == kAccessDeniedException) {
     return 403;
   }
   return 400;

@@ -23,6 +23,8 @@ inline constexpr char kMissingAuthenticationTokenException[] =
     "MissingAuthenticationTokenException";
 inline constexpr char kUnrecognizedClientException[] =
     "UnrecognizedClientException";
+// The principal's role does not allow the call (a read-only key's change).
+inline constexpr char kAccessDeniedException[] = "AccessDeniedException";
 // App Runner's.
 inline constexpr char kInvalidRequestException[] = "InvalidRequestException";
 inline constexpr char kInternalServiceErrorException[] =

@@ -299,7 +299,8 @@ std::string Signature(absl::string_view signing_key,
 
 SigV4Verifier::SigV4Verifier(const std::vector<AwsCredential>& credentials,
                              std::string region, std::string service,
-                             std::string account_id, common::Clock& clock)
+                             std::optional<std::string> account_id,
+                             common::Clock& clock)
     : region_(std::move(region)),
       service_(std::move(service)),
       account_id_(std::move(account_id)),
@@ -356,11 +357,11 @@ absl::StatusOr<std::string> SigV4Verifier::Verify(
     return Unrecognized(
         "The security token included in the request is invalid.");
   }
-  if (credential->second.account_id != account_id_) {
+  if (account_id_ && credential->second.account_id != *account_id_) {
     return Unrecognized(
         absl::StrCat("The access key ", scope[0], " belongs to account ",
                      credential->second.account_id,
-                     "; this server serves account ", account_id_, "."));
+                     "; this server serves account ", *account_id_, "."));
   }
 
   const std::vector<std::string> dates = HeaderValues(request, "x-amz-date");

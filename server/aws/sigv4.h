@@ -6,6 +6,7 @@
 #ifndef SERVICEMANAGER_SERVER_AWS_SIGV4_H_
 #define SERVICEMANAGER_SERVER_AWS_SIGV4_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,11 +67,12 @@ class SigV4Verifier {
   static constexpr absl::Duration kMaxSkew = absl::Minutes(15);
 
   // Requests must be scoped to `region` and `service`, and signed with a key
-  // of `account_id` (the server serves one account). `clock` must outlive
-  // the verifier.
+  // of `account_id` if given (with auth off the endpoint serves the server's
+  // account only; with auth on each key's principal decides). `clock` must
+  // outlive the verifier.
   SigV4Verifier(const std::vector<AwsCredential>& credentials,
-                std::string region, std::string service, std::string account_id,
-                common::Clock& clock);
+                std::string region, std::string service,
+                std::optional<std::string> account_id, common::Clock& clock);
 
   // The access key id that signed `request`, or an error carrying the name
   // AWS gives it (aws_error.h): MissingAuthenticationTokenException (no
@@ -83,7 +85,7 @@ class SigV4Verifier {
   absl::flat_hash_map<std::string, AwsCredential> credentials_;
   const std::string region_;
   const std::string service_;
-  const std::string account_id_;
+  const std::optional<std::string> account_id_;
   common::Clock& clock_;
 };
 

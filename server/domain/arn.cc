@@ -84,13 +84,13 @@ absl::StatusOr<std::vector<absl::string_view>> SplitArn(
 }
 
 // The NAME and ID of "TYPE/NAME/ID" (ID: 32 lowercase hex) if the ARN's
-// parts are of `type` in `partition`.
+// parts are of `type` in `region` and `scope`.
 std::optional<std::pair<std::string, std::string>> ResourceIn(
-    const Partition& partition, const std::vector<absl::string_view>& parts,
-    absl::string_view type) {
+    absl::string_view region, const AccountScope& scope,
+    const std::vector<absl::string_view>& parts, absl::string_view type) {
   std::vector<absl::string_view> resource = absl::StrSplit(parts[5], '/');
-  if (parts[1] != "aws" || parts[2] != "apprunner" ||
-      parts[3] != partition.region || parts[4] != partition.account_id ||
+  if (parts[1] != "aws" || parts[2] != "apprunner" || parts[3] != region ||
+      !scope.Covers(parts[4]) ||
       resource.size() != 3 || resource[0] != type || resource[2].size() != 32 ||
       !AllOf(resource[2], IsLowerHex)) {
     return std::nullopt;
@@ -100,10 +100,10 @@ std::optional<std::pair<std::string, std::string>> ResourceIn(
 
 }  // namespace
 
-std::string ServiceArn(const Partition& partition, absl::string_view name,
-                       absl::string_view id) {
-  return absl::StrCat("arn:aws:apprunner:", partition.region, ":",
-                      partition.account_id, ":service/", name, "/", id);
+std::string ServiceArn(absl::string_view region, absl::string_view account_id,
+                       absl::string_view name, absl::string_view id) {
+  return absl::StrCat("arn:aws:apprunner:", region, ":", account_id,
+                      ":service/", name, "/", id);
 }
 
 std::string ConnectionArn(absl::string_view region, const ConnectionRef& ref) {
@@ -111,7 +111,8 @@ std::string ConnectionArn(absl::string_view region, const ConnectionRef& ref) {
                       ":connection/", ref.name, "/", ref.id);
 }
 
-absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
+absl::StatusOr<ServiceRef> ParseServiceArn(absl::string_view region,
+                                           const AccountScope& scope,
                                            absl::string_view arn,
                                            absl::string_view field) {
   absl::StatusOr<std::vector<absl::string_view>> parts =
@@ -119,15 +120,17 @@ absl::StatusOr<ServiceRef> ParseServiceArn(const Partition& partition,
   if (!parts.ok()) {
     return parts.status();
   }
-  auto resource = ResourceIn(partition, *parts, "service");
+  auto resource = ResourceIn(region, scope, *parts, "service");
   if (!resource) {
     return absl::NotFoundError(
-        absl::StrCat("no service with ARN ", arn, " in ", partition.region));
+        absl::StrCat("no service with ARN ", arn, " in ", region));
   }
-  return ServiceRef{resource->first, resource->second};
+  return ServiceRef{std::string((*parts)[4]), resource->first,
+                    resource->second};
 }
 
-absl::StatusOr<ConnectionRef> ParseConnectionArn(const Partition& partition,
+absl::StatusOr<ConnectionRef> ParseConnectionArn(absl::string_view region,
+                                                 const AccountScope& scope,
                                                  absl::string_view arn,
                                                  absl::string_view field) {
   absl::StatusOr<std::vector<absl::string_view>> parts = SplitArn(
@@ -135,13 +138,13 @@ absl::StatusOr<ConnectionRef> ParseConnectionArn(const Partition& partition,
   if (!parts.ok()) {
     return parts.status();
   }
-  auto resource = ResourceIn(partition, *parts, "connection");
+  auto resource = ResourceIn(region, scope, *parts, "connection");
   if (!resource) {
     return absl::NotFoundError(
-        absl::StrCat("no connection with ARN ", arn, " in ", partition.region,
-                     " of account ", partition.account_id));
+        absl::StrCat("no connection with ARN ", arn, " in ", region));
   }
-  return ConnectionRef{partition.account_id, resource->first, resource->second};
+  return ConnectionRef{std::string((*parts)[4]), resource->first,
+                       resource->second};
 }
 
 bool IsConnectionArn(absl::string_view arn) {

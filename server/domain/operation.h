@@ -49,6 +49,7 @@ struct Operation {
   OperationType type = OperationType::kCreateService;
   OperationStatus status = OperationStatus::kPending;
   std::string service_id;
+  std::string service_account_id;
   std::string service_name;
   absl::Time started_at;
   absl::Time updated_at;

@@ -101,9 +101,11 @@ struct ImageVersion {
 };
 
 struct Service {
-  std::string id;    // 32 lowercase hex characters.
-  std::string name;  // Unique among services that are not deleted.
-  std::string url;   // Host name; kept for the service's whole life.
+  std::string id;          // 32 lowercase hex characters.
+  std::string account_id;  // 12 digits; part of the service's ARN.
+  // Unique among the account's services that are not deleted.
+  std::string name;
+  std::string url;  // Host name; kept for the service's whole life.
   ServiceStatus status = ServiceStatus::kOperationInProgress;
   // Absent once the service is deleted: delete purges them.
   std::optional<ServiceConfig> config;

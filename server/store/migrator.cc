@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "store/sqlite_status.h"
 
@@ -29,8 +30,17 @@ std::string Checksum(const std::string& text) {
 }  // namespace
 
 absl::Status Migrate(SQLite::Database& db,
-                     const std::vector<Migration>& migrations, absl::Time now) {
+                     const std::vector<Migration>& migrations, absl::Time now,
+                     absl::string_view account_id) {
   return GuardSqlite("migrate", [&]() -> absl::Status {
+    db.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS migration_settings ("
+        " account_id TEXT NOT NULL)");
+    db.exec("DELETE FROM temp.migration_settings");
+    SQLite::Statement settings(
+        db, "INSERT INTO temp.migration_settings (account_id) VALUES (?)");
+    settings.bind(1, std::string(account_id));
+    settings.exec();
     db.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"

@@ -7,6 +7,7 @@
 
 #include "SQLiteCpp/Database.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace servicemanager::store {
@@ -25,8 +26,12 @@ const std::vector<Migration>& EmbeddedMigrations();
 // one IMMEDIATE transaction. FAILED_PRECONDITION, changing nothing, if the
 // database has a version this binary does not know (a newer schema) or a
 // migration whose checksum differs from the binary's.
+//
+// Migrations read their settings from temp.migration_settings:
+// `account_id` is the account of services made before services had one.
 absl::Status Migrate(SQLite::Database& db,
-                     const std::vector<Migration>& migrations, absl::Time now);
+                     const std::vector<Migration>& migrations, absl::Time now,
+                     absl::string_view account_id = "000000000000");
 
 }  // namespace servicemanager::store
 

@@ -115,21 +115,37 @@ struct ServiceRow {
 
 constexpr char kSelectService[] =
     "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
+    " account_id"
     " FROM services WHERE service_id = ?";
 constexpr char kSelectServiceByPk[] =
     "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
+    " account_id"
     " FROM services WHERE pk = ?";
 constexpr char kSelectLiveServices[] =
     "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
+    " account_id"
     " FROM services WHERE deleted_at IS NULL AND pk > ? ORDER BY pk LIMIT ?";
+constexpr char kSelectAccountLiveServices[] =
+    "SELECT pk, service_id, name, url, status, config_version,"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
+    " account_id"
+    " FROM services WHERE deleted_at IS NULL AND account_id = ? AND pk > ?"
+    " ORDER BY pk LIMIT ?";
 constexpr char kSelectServicesDeletedSince[] =
     "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
+    " account_id"
     " FROM services WHERE (deleted_at IS NULL OR deleted_at >= ?)"
     " AND pk > ? ORDER BY pk LIMIT ?";
+constexpr char kSelectAccountServicesDeletedSince[] =
+    "SELECT pk, service_id, name, url, status, config_version,"
+    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
+    " account_id"
+    " FROM services WHERE (deleted_at IS NULL OR deleted_at >= ?)"
+    " AND account_id = ? AND pk > ? ORDER BY pk LIMIT ?";
 
 std::optional<int64_t> NullableInt(const SQLite::Column& column) {
   if (column.isNull()) {
@@ -154,6 +170,7 @@ ServiceRow ReadServiceRow(SQLite::Statement& s) {
     row.service.deleted_at = FromMicros(*deleted);
   }
   row.service.revision = s.getColumn(10).getInt64();
+  row.service.account_id = s.getColumn(11).getString();
   return row;
 }
 
@@ -365,7 +382,8 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
 #define SM_SELECT_SERVICE_SNAPSHOT \
   "SELECT s.pk, s.service_id, s.name, s.url, s.status,"                     \
   " s.config_version, s.deployed_image_version, s.created_at,"              \
-  " s.updated_at, s.deleted_at, s.revision, " SM_CONFIG_COLUMNS("c")        \
+  " s.updated_at, s.deleted_at, s.revision, s.account_id, "                \
+  SM_CONFIG_COLUMNS("c")                                                    \
   ", d.version, d.image_identifier, d.recorded_at,"                         \
   " l.version, l.image_identifier, l.recorded_at, " SM_CONNECTION_COLUMNS  \
   ", EXISTS (SELECT 1 FROM service_config_env e"                            \
@@ -385,7 +403,7 @@ constexpr char kSnapshotByPk[] = SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = ?";
 
 // The service the snapshot statement `q` stands on.
 Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
-  constexpr int kConfig = 11;
+  constexpr int kConfig = 12;
   constexpr int kDeployed = kConfig + kConfigColumns;
   constexpr int kLatest = kDeployed + 3;
   constexpr int kConnection = kLatest + 3;
@@ -415,7 +433,8 @@ absl::StatusOr<Service> ReadServiceSnapshot(Connection& c,
                                             const domain::ServiceRef& ref) {
   Query q(c, kSnapshotById);
   q->bind(1, ref.id);
-  if (!q->executeStep() || q->getColumn(2).getString() != ref.name) {
+  if (!q->executeStep() || q->getColumn(2).getString() != ref.name ||
+      q->getColumn(11).getString() != ref.account_id) {
     return absl::NotFoundError(
         absl::StrCat("service ", ref.name, "/", ref.id, " does not exist"));
   }
@@ -434,7 +453,8 @@ absl::StatusOr<ServiceRow> FindService(Connection& c,
                                        const domain::ServiceRef& service) {
   Query q(c, kSelectService);
   q->bind(1, service.id);
-  if (!q->executeStep() || q->getColumn(2).getString() != service.name) {
+  if (!q->executeStep() || q->getColumn(2).getString() != service.name ||
+      q->getColumn(11).getString() != service.account_id) {
     return absl::NotFoundError(absl::StrCat("service ", service.name, "/",
                                             service.id, " does not exist"));
   }
@@ -469,6 +489,7 @@ Operation InsertOperation(Connection& c, common::IdGenerator& ids,
   op.type = type;
   op.status = OperationStatus::kPending;
   op.service_id = row.service.id;
+  op.service_account_id = row.service.account_id;
   op.service_name = row.service.name;
   op.started_at = now;
   op.updated_at = now;
@@ -506,10 +527,11 @@ Operation InsertOperation(Connection& c, common::IdGenerator& ids,
 
 // The columns ReadOperation reads, first in a SELECT from operations o JOIN
 // services s.
-#define SM_OPERATION_COLUMNS                                              \
-  "o.operation_id, o.type, o.status, s.service_id, s.name, o.started_at," \
-  " o.updated_at, o.ended_at, o.deadline_at, o.error_code, o.error_message"
-constexpr int kOperationColumns = 11;
+#define SM_OPERATION_COLUMNS                                                 \
+  "o.operation_id, o.type, o.status, s.service_id, s.name, o.started_at,"    \
+  " o.updated_at, o.ended_at, o.deadline_at, o.error_code, o.error_message," \
+  " s.account_id"
+constexpr int kOperationColumns = 12;
 
 Operation ReadOperation(SQLite::Statement& s) {
   Operation op;
@@ -532,6 +554,7 @@ Operation ReadOperation(SQLite::Statement& s) {
     op.error_code = s.getColumn(9).getString();
     op.error_message = s.getColumn(10).getString();
   }
+  op.service_account_id = s.getColumn(11).getString();
   return op;
 }
 
@@ -540,11 +563,15 @@ constexpr char kSelectOperation[] =
     " FROM operations o JOIN services s ON s.pk = o.service_pk"
     " WHERE o.operation_id = ?";
 
+// NOT_FOUND, as for an operation that does not exist, if its service's
+// account is not in `scope`.
 absl::StatusOr<Operation> LoadOperation(Connection& c,
+                                        const domain::AccountScope& scope,
                                         absl::string_view operation_id) {
   Query q(c, kSelectOperation);
   q->bind(1, std::string(operation_id));
-  if (!q->executeStep()) {
+  if (!q->executeStep() ||
+      !scope.Covers(q->getColumn(kOperationColumns - 1).getString())) {
     return absl::NotFoundError(
         absl::StrCat("operation_id: no operation ", operation_id));
   }
@@ -874,7 +901,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         const std::string cache_size =
             absl::StrCat("PRAGMA cache_size = -", options.cache_kib);
         db.exec(cache_size);
-        RETURN_IF_ERROR(Migrate(db, EmbeddedMigrations(), clock.Now()));
+        RETURN_IF_ERROR(Migrate(db, EmbeddedMigrations(), clock.Now(),
+                                options.legacy_account_id));
         std::vector<std::unique_ptr<Connection>> readers;
         for (int i = 0; i < options.read_connections; ++i) {
           readers.push_back(
@@ -1107,10 +1135,12 @@ absl::StatusOr<Accepted> SqliteStore::CreateService(
       "create service", options,
       [&](Connection& c, absl::Time now) -> absl::StatusOr<Accepted> {
         {
-          Query taken(c,
-                      "SELECT 1 FROM services"
-                      " WHERE name = ? AND deleted_at IS NULL");
-          taken->bind(1, input.name);
+          Query taken(
+              c,
+              "SELECT 1 FROM services"
+              " WHERE account_id = ? AND name = ? AND deleted_at IS NULL");
+          taken->bind(1, input.account_id);
+          taken->bind(2, input.name);
           if (taken->executeStep()) {
             return absl::AlreadyExistsError(
                 absl::StrCat("service_name: a service named ", input.name,
@@ -1119,19 +1149,21 @@ absl::StatusOr<Accepted> SqliteStore::CreateService(
         }
         ServiceRow row;
         row.service.id = ids_.NewServiceId();
+        row.service.account_id = input.account_id;
         row.service.name = input.name;
         row.service.url =
             absl::StrCat(ids_.NewUrlLabel(), ".", options_.url_suffix);
         {
           Query q(c,
                   "INSERT INTO services (service_id, name, url, status,"
-                  " config_version, created_at, updated_at)"
-                  " VALUES (?, ?, ?, 'OPERATION_IN_PROGRESS', 1, ?, ?)");
+                  " config_version, created_at, updated_at, account_id)"
+                  " VALUES (?, ?, ?, 'OPERATION_IN_PROGRESS', 1, ?, ?, ?)");
           q->bind(1, row.service.id);
           q->bind(2, row.service.name);
           q->bind(3, row.service.url);
           q->bind(4, Micros(now));
           q->bind(5, Micros(now));
+          q->bind(6, row.service.account_id);
           q->exec();
           row.pk = c.db().getLastInsertRowid();
         }
@@ -1173,10 +1205,12 @@ absl::StatusOr<Service> SqliteStore::GetService(
 }
 
 absl::StatusOr<Page<Service>> SqliteStore::ListServices(
-    int page_size, absl::string_view page_token,
-    std::optional<absl::Time> deleted_since) {
-  // Tokens of the two listings differ, so one is not used for the other.
-  const absl::string_view kind = deleted_since ? "S" : "s";
+    const domain::AccountScope& scope, int page_size,
+    absl::string_view page_token, std::optional<absl::Time> deleted_since) {
+  // Tokens of the listings differ (with or without deleted services, of
+  // which accounts), so one is not used for another.
+  const std::string kind =
+      absl::StrCat(deleted_since ? "S" : "s", scope.account_id.value_or("*"));
   int64_t after = 0;
   if (!page_token.empty()) {
     ASSIGN_OR_RETURN(after, DecodeToken(page_token, kind, 0));
@@ -1188,11 +1222,18 @@ absl::StatusOr<Page<Service>> SqliteStore::ListServices(
     Page<Service> page;
     std::vector<ServiceRow> rows;
     {
-      Query q(
-          c, deleted_since ? kSelectServicesDeletedSince : kSelectLiveServices);
+      const char* sql =
+          scope.account_id ? (deleted_since ? kSelectAccountServicesDeletedSince
+                                            : kSelectAccountLiveServices)
+                           : (deleted_since ? kSelectServicesDeletedSince
+                                            : kSelectLiveServices);
+      Query q(c, sql);
       int i = 1;
       if (deleted_since) {
         q->bind(i++, Micros(*deleted_since));
+      }
+      if (scope.account_id) {
+        q->bind(i++, *scope.account_id);
       }
       q->bind(i++, after);
       q->bind(i++, page_size + 1);
@@ -1278,21 +1319,23 @@ absl::StatusOr<Accepted> SqliteStore::StartOperation(
 }
 
 absl::StatusOr<Operation> SqliteStore::GetOperation(
-    absl::string_view operation_id) {
+    const domain::AccountScope& scope, absl::string_view operation_id) {
   ReadLease lease = Read();
   Connection& c = *lease;
   return GuardSqlite("describe operation", [&]() -> absl::StatusOr<Operation> {
-    return LoadOperation(c, operation_id);
+    return LoadOperation(c, scope, operation_id);
   });
 }
 
 absl::StatusOr<Operation> SqliteStore::CancelOperation(
-    absl::string_view operation_id, bool validate_only) {
+    const domain::AccountScope& scope, absl::string_view operation_id,
+    bool validate_only) {
   Operation result;
   RETURN_IF_ERROR(
       Write("cancel operation", [&](WriteContext& w) -> absl::Status {
         Connection& c = w.connection;
         const absl::Time now = clock_.Now();
+        RETURN_IF_ERROR(LoadOperation(c, scope, operation_id).status());
         ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, operation_id));
         ASSIGN_OR_RETURN(domain::CancelAction action,
                          domain::Cancel(op.status));
@@ -1323,7 +1366,7 @@ absl::StatusOr<Operation> SqliteStore::CancelOperation(
           case domain::CancelAction::kAlreadyRollingBack:
             break;
         }
-        ASSIGN_OR_RETURN(result, LoadOperation(c, operation_id));
+        ASSIGN_OR_RETURN(result, LoadOperation(c, scope, operation_id));
         w.discard = validate_only;
         w.changes.push_back({LoadService(c, op.service_pk), result});
         return absl::OkStatus();
@@ -1942,7 +1985,8 @@ absl::Status SqliteStore::FinishOne(WriteContext& w,
                  .error_message = std::string(error)};
     }
     EndOperation(c, op, outcome, now);
-    ASSIGN_OR_RETURN(Operation ended, LoadOperation(c, operation_id));
+    ASSIGN_OR_RETURN(Operation ended,
+                     LoadOperation(c, domain::AccountScope{}, operation_id));
     w.changes.push_back({LoadService(c, op.service_pk), std::move(ended)});
     return absl::OkStatus();
   }
@@ -1975,7 +2019,8 @@ absl::StatusOr<int> SqliteStore::ExpireOperations(absl::Time now) {
                                                  op.started_at),
                             "; the service was rolled back")},
                        now);
-          ASSIGN_OR_RETURN(Operation ended, LoadOperation(c, id));
+          ASSIGN_OR_RETURN(Operation ended,
+                           LoadOperation(c, domain::AccountScope{}, id));
           w.changes.push_back(
               {LoadService(c, op.service_pk), std::move(ended)});
         }

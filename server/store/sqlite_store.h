@@ -40,6 +40,9 @@ struct SqliteOptions {
   // "<label>.<url_suffix>" is a new service's URL, e.g.
   // "us-east-1.servicemanager.local".
   std::string url_suffix;
+  // The account of services created before services had one (migration
+  // 0004): the server's --account-id.
+  std::string legacy_account_id = "000000000000";
   // FULL survives power loss; NORMAL (WAL) survives a process crash.
   bool synchronous_full = true;
   int read_connections = 4;
@@ -77,16 +80,19 @@ class SqliteStore final : public Store {
   absl::StatusOr<domain::Service> GetService(
       const domain::ServiceRef& service) override;
   absl::StatusOr<Page<domain::Service>> ListServices(
-      int page_size, absl::string_view page_token,
+      const domain::AccountScope& scope, int page_size,
+      absl::string_view page_token,
       std::optional<absl::Time> deleted_since) override;
   absl::StatusOr<Accepted> StartOperation(const domain::ServiceRef& service,
                                           domain::OperationType type,
                                           const domain::ConfigUpdate& update,
                                           const CallOptions& options) override;
   absl::StatusOr<domain::Operation> GetOperation(
+      const domain::AccountScope& scope,
       absl::string_view operation_id) override;
   absl::StatusOr<domain::Operation> CancelOperation(
-      absl::string_view operation_id, bool validate_only) override;
+      const domain::AccountScope& scope, absl::string_view operation_id,
+      bool validate_only) override;
   absl::StatusOr<SourceVersionRecorded> RecordSourceVersion(
       const domain::ServiceRef& service, absl::string_view image_identifier,
       bool validate_only) override;

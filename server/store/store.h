@@ -34,6 +34,7 @@ struct Page {
 };
 
 struct NewService {
+  std::string account_id;  // 12 digits: the account it is created in.
   std::string name;
   domain::ServiceConfig config;  // Already validated.
   std::vector<domain::Tag> tags;
@@ -53,6 +54,8 @@ struct Accepted {
 
 // A mutating call made with a client token, so that a retry of it is safe.
 struct ClientToken {
+  // The caller's token within its account ("ACCOUNT_ID/TOKEN"), so that
+  // one account's token never replays another's response.
   std::string token;
   // The method and its request without the token, in canonical bytes: a
   // retry must send the same.
@@ -168,23 +171,24 @@ class Store {
 
   // Inserts the service (OPERATION_IN_PROGRESS), its configuration, image
   // version 1 and tags, and a PENDING CREATE_SERVICE operation due at once.
-  // ALREADY_EXISTS if a service that is not deleted has the name.
-  // INVALID_ARGUMENT if the configuration names a connection that does not
-  // exist (as does UPDATE_SERVICE's).
+  // ALREADY_EXISTS if a service of the account that is not deleted has the
+  // name. INVALID_ARGUMENT if the configuration names a connection that does
+  // not exist (as does UPDATE_SERVICE's).
   virtual absl::StatusOr<Accepted> CreateService(
       const NewService& service, const CallOptions& options) = 0;
 
   // Every method that takes a ServiceRef answers NOT_FOUND unless a service
-  // with that id and name exists (a deleted one included).
+  // with that id, name and account exists (a deleted one included).
 
   // Any service ever created, including DELETED ones.
   virtual absl::StatusOr<domain::Service> GetService(
       const domain::ServiceRef& service) = 0;
 
-  // Services that are not deleted, oldest first; with `deleted_since`, also
-  // those deleted at or after it.
+  // The services of the accounts in `scope` that are not deleted, oldest
+  // first; with `deleted_since`, also those deleted at or after it.
   virtual absl::StatusOr<Page<domain::Service>> ListServices(
-      int page_size, absl::string_view page_token,
+      const domain::AccountScope& scope, int page_size,
+      absl::string_view page_token,
       std::optional<absl::Time> deleted_since) = 0;
 
   // Checks the service's status against domain::lifecycle and, if allowed,
@@ -195,17 +199,18 @@ class Store {
       const domain::ConfigUpdate& update, const CallOptions& options) = 0;
 
   // An operation by id, ended or not. NOT_FOUND if there is none (or it was
-  // purged).
+  // purged), or if its service's account is not in `scope`.
   virtual absl::StatusOr<domain::Operation> GetOperation(
-      absl::string_view operation_id) = 0;
+      const domain::AccountScope& scope, absl::string_view operation_id) = 0;
 
   // Cancels an operation (see domain::Cancel): a PENDING one ends FAILED with
   // error code CANCELLED and the service goes back to its prior status; an
   // IN_PROGRESS one becomes ROLLBACK_IN_PROGRESS, due at once, for the worker
   // to roll back. Returns the operation as it now stands.
-  // FAILED_PRECONDITION if it has ended.
+  // FAILED_PRECONDITION if it has ended; NOT_FOUND as GetOperation.
   virtual absl::StatusOr<domain::Operation> CancelOperation(
-      absl::string_view operation_id, bool validate_only) = 0;
+      const domain::AccountScope& scope, absl::string_view operation_id,
+      bool validate_only) = 0;
 
   // Records a new image version. If the service is RUNNING with auto
   // deployments on, also starts a START_DEPLOYMENT of it. FAILED_PRECONDITION

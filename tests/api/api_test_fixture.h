@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api/authorizer.h"
 #include "api/change_hub.h"
 #include "api/service_manager_service.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
@@ -34,6 +35,8 @@ namespace v1 = ::servicemanager::v1;
 inline constexpr absl::Duration kComputeTime = absl::Milliseconds(200);
 inline constexpr absl::Duration kDeadline = absl::Minutes(30);
 inline constexpr absl::Duration kRetention = absl::Hours(24 * 30);
+// The server's account: with auth off, services are created in it.
+inline constexpr char kAccount[] = "123456789012";
 
 // The outcome of one RPC: its code, message and App Runner error name.
 struct Outcome {
@@ -62,20 +65,32 @@ class ApiTest : public ::testing::Test {
     worker_ = std::make_unique<worker::OperationWorker>(
         *store_, runtime_, clock_,
         worker::WorkerOptions{.compute_time = kComputeTime});
+    authorizer_ = std::make_unique<Authorizer>(MakeAuthorizerOptions());
     service_ = std::make_unique<ServiceManagerService>(
-        *store_, hub_, clock_,
-        ApiOptions{.partition = {"us-east-1", "123456789012"},
-                   .retention = kRetention},
+        *store_, hub_, clock_, *authorizer_,
+        ApiOptions{.region = "us-east-1", .retention = kRetention},
         [this] { ++accepted_; });
     grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
+    builder.AddListeningPort("127.0.0.1:0", ServerCredentials(), &port_);
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
-    ASSERT_NE(port, 0);
+    ASSERT_NE(port_, 0);
     stub_ = v1::ServiceManager::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+        absl::StrCat("127.0.0.1:", port_), ChannelCredentials()));
+  }
+
+  // Auth off unless a test says otherwise: every caller is an admin of
+  // kAccount.
+  virtual AuthorizerOptions MakeAuthorizerOptions() {
+    AuthorizerOptions options;
+    options.account_id = kAccount;
+    return options;
+  }
+  virtual std::shared_ptr<grpc::ServerCredentials> ServerCredentials() {
+    return grpc::InsecureServerCredentials();
+  }
+  virtual std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() {
+    return grpc::InsecureChannelCredentials();
   }
 
   // Lets a test change the store's options before it opens.
@@ -242,7 +257,9 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<worker::OperationWorker> worker_;
   std::atomic<int> accepted_ = 0;
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<ServiceManagerService> service_;
+  int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::ServiceManager::Stub> stub_;
 };

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "auth/principals.h"
 #include "aws/app_runner_translator.h"
 #include "aws/aws_endpoint.h"
 #include "aws/aws_error.h"
@@ -347,6 +349,115 @@ TEST(LoopbackTest, RecognizesLoopbackListenAddresses) {
   EXPECT_FALSE(IsLoopbackListenAddress("[::]:8080"));
   EXPECT_FALSE(IsLoopbackListenAddress("10.0.0.1:8080"));
   EXPECT_FALSE(IsLoopbackListenAddress("127.0.0.1"));
+}
+
+// With auth on, each access key acts as the principal of its aws: line: the
+// endpoint presents the key's own in-process bearer token to the gRPC API.
+class AppRunnerEndpointAuthTest : public AppRunnerEndpointTest {
+ protected:
+  static constexpr char kAliceAccount[] = "111111111111";
+
+  api::AuthorizerOptions MakeAuthorizerOptions() override {
+    const std::string path = (dir_ / "tokens").string();
+    std::ofstream(path) << "alice " << kAliceAccount
+                        << " operator aws:AKIDALICE\n"
+                        << "audit " << kAliceAccount
+                        << " read-only aws:AKIDAUDIT\n";
+    auto tokens = auth::TokensFile::Open(path, clock_);
+    EXPECT_TRUE(tokens.ok()) << tokens.status();
+    tokens_ = *std::move(tokens);
+    access_key_tokens_ = auth::MakeAccessKeyTokens({"AKIDALICE", "AKIDAUDIT"});
+    api::AuthorizerOptions options;
+    options.account_id = api::kAccount;
+    options.tokens = tokens_.get();
+    options.access_key_token_hashes = access_key_tokens_.key_by_token_hash;
+    return options;
+  }
+
+  void SetUp() override {
+    AppRunnerEndpointTest::SetUp();
+    verifier_ = std::make_unique<SigV4Verifier>(
+        std::vector<AwsCredential>{
+            {"AKIDALICE", "alice-secret", kAliceAccount},
+            {"AKIDAUDIT", "audit-secret", kAliceAccount}},
+        "us-east-1", "apprunner", std::nullopt, real_clock_);
+    AwsEndpointOptions options;
+    options.listen = "127.0.0.1:0";
+    options.access_key_bearer_tokens = access_key_tokens_.token_by_key;
+    StartEndpoint(verifier_.get(), options);
+  }
+
+  // Posts `body` to `target`, signed with the key.
+  httplib::Result PostSigned(const std::string& key, const std::string& secret,
+                             const std::string& target,
+                             const std::string& body) {
+    const std::string host = absl::StrCat("127.0.0.1:", endpoint_->port());
+    const std::string date =
+        absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
+    const std::string scope =
+        absl::StrCat(date.substr(0, 8), "/us-east-1/apprunner/aws4_request");
+    HttpRequestView request{
+        "POST",
+        "/",
+        {{"Host", host}, {"X-Amz-Date", date}, {"X-Amz-Target", target}},
+        body};
+    const std::string signature = Signature(
+        SigningKey(secret, date.substr(0, 8), "us-east-1", "apprunner"),
+        StringToSign(
+            date, scope,
+            CanonicalRequest(request, {"host", "x-amz-date", "x-amz-target"})));
+    return Post(target, body,
+                {{"X-Amz-Date", date},
+                 {"Authorization",
+                  absl::StrCat("AWS4-HMAC-SHA256 Credential=", key, "/", scope,
+                               ", SignedHeaders=host;x-amz-date;x-amz-target, "
+                               "Signature=",
+                               signature)}});
+  }
+
+  common::RealClock real_clock_;
+  std::unique_ptr<auth::TokensFile> tokens_;
+  auth::AccessKeyTokens access_key_tokens_;
+  std::unique_ptr<SigV4Verifier> verifier_;
+};
+
+TEST_F(AppRunnerEndpointAuthTest, EachKeyActsAsItsPrincipal) {
+  const std::string create =
+      absl::StrCat(R"({"ServiceName": "keyed-web", )", kImage, "}");
+  httplib::Result created = PostSigned("AKIDALICE", "alice-secret",
+                                       "AppRunner.CreateService", create);
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 200) << created->body;
+  EXPECT_THAT(At(ParseObject(created->body), "Service.ServiceArn"),
+              StartsWith(absl::StrCat("arn:aws:apprunner:us-east-1:",
+                                      kAliceAccount, ":service/keyed-web/")));
+
+  // The read-only key reads the account's services and may change nothing.
+  httplib::Result listed =
+      PostSigned("AKIDAUDIT", "audit-secret", "AppRunner.ListServices", "{}");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->status, 200) << listed->body;
+  EXPECT_THAT(listed->body, HasSubstr("keyed-web"));
+  httplib::Result refused =
+      PostSigned("AKIDAUDIT", "audit-secret", "AppRunner.CreateService",
+                 absl::StrCat(R"({"ServiceName": "audit-web", )", kImage, "}"));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_EQ(At(ParseObject(refused->body), "__type"), "AccessDeniedException");
+}
+
+TEST_F(AppRunnerEndpointAuthTest, NoClientOutsideCanActAsAKey) {
+  // The gRPC port answers only a token of the tokens file; the endpoint's
+  // own are random and never sent outside the process.
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer AKIDALICE");
+  v1::ListServicesResponse response;
+  EXPECT_EQ(stub_->ListServices(&context, {}, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // Without a signature the endpoint presents no token at all.
+  httplib::Result unsigned_request = Post("AppRunner.ListServices", "{}");
+  ASSERT_TRUE(unsigned_request);
+  EXPECT_EQ(unsigned_request->status, 403);
 }
 
 }  // namespace

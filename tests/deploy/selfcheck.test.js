@@ -194,6 +194,28 @@ test('policy: security context', () => {
   rejects(/enableServiceLinks must be false/, ({ pod }) => { delete pod.enableServiceLinks; });
 });
 
+test('policy: TLS and auth beyond loopback, or --insecure', () => {
+  rejects(/SERVICEMANAGER_INSECURE must be "true"/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_INSECURE', 'false');
+  });
+  rejects(/SERVICEMANAGER_INSECURE must be "true"/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_TLS_CERT', '/etc/servicemanager/tls/tls.crt');
+    setEnv(container, 'SERVICEMANAGER_TLS_KEY', '/etc/servicemanager/tls/tls.key');
+    setEnv(container, 'SERVICEMANAGER_INSECURE', 'false');
+  });
+  rejects(/SERVICEMANAGER_TLS_CERT and SERVICEMANAGER_TLS_KEY are set together/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_TLS_CERT', '/etc/servicemanager/tls/tls.crt');
+  });
+  rejects(/SERVICEMANAGER_AUTH_TOKENS_FILE \/secrets\/tokens is not on a mounted volume/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_AUTH_TOKENS_FILE', '/secrets/tokens');
+  });
+  rejects(/with TLS on, the probes need SERVICEMANAGER_HEALTH_LISTEN/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_TLS_CERT', '/etc/servicemanager/tls/tls.crt');
+    setEnv(container, 'SERVICEMANAGER_TLS_KEY', '/etc/servicemanager/tls/tls.key');
+    container.env = container.env.filter((e) => e.name !== 'SERVICEMANAGER_HEALTH_LISTEN');
+  });
+});
+
 test('policy: resources, probes and the shutdown grace', () => {
   rejects(/resources.limits.memory is not set/, ({ container }) => {
     delete container.resources.limits.memory;
@@ -201,8 +223,11 @@ test('policy: resources, probes and the shutdown grace', () => {
   rejects(/livenessProbe must be a native gRPC probe/, ({ container }) => {
     container.livenessProbe = { httpGet: { path: '/', port: 50051 } };
   });
-  rejects(/readinessProbe.grpc.port is 50052; the gRPC port is 50051/, ({ container }) => {
-    container.readinessProbe.grpc.port = 50052;
+  rejects(/readinessProbe.grpc.port is 50051; the gRPC health port is 50052/, ({ container }) => {
+    container.readinessProbe.grpc.port = 50051;
+  });
+  rejects(/container port "health" must be SERVICEMANAGER_HEALTH_LISTEN's port 50053/, ({ container }) => {
+    setEnv(container, 'SERVICEMANAGER_HEALTH_LISTEN', '0.0.0.0:50053');
   });
   rejects(/container port "grpc" must be SERVICEMANAGER_LISTEN's port 50052/, ({ container }) => {
     setEnv(container, 'SERVICEMANAGER_LISTEN', '0.0.0.0:50052');

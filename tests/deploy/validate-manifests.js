@@ -172,6 +172,34 @@ function checkPod(sts, p) {
   if (!portNamed('grpc') || portNamed('grpc').containerPort !== grpcPort) {
     p(`${where}: container port "grpc" must be SERVICEMANAGER_LISTEN's port ${grpcPort}`);
   }
+  // Beyond loopback the server refuses to start without TLS and auth, unless
+  // told --insecure; their files must be on mounted volumes.
+  const tls = Boolean(env.SERVICEMANAGER_TLS_CERT);
+  const auth = Boolean(env.SERVICEMANAGER_AUTH_TOKENS_FILE);
+  if (tls !== Boolean(env.SERVICEMANAGER_TLS_KEY)) {
+    p(`${where}: SERVICEMANAGER_TLS_CERT and SERVICEMANAGER_TLS_KEY are set together or not at all`);
+  }
+  if (!(tls && auth) && env.SERVICEMANAGER_INSECURE !== 'true') {
+    p(`${where}: SERVICEMANAGER_LISTEN is not loopback and TLS (SERVICEMANAGER_TLS_CERT, SERVICEMANAGER_TLS_KEY) and auth (SERVICEMANAGER_AUTH_TOKENS_FILE) are not both set, so SERVICEMANAGER_INSECURE must be "true" (the server refuses to start otherwise)`);
+  }
+  for (const variable of ['SERVICEMANAGER_TLS_CERT', 'SERVICEMANAGER_TLS_KEY',
+                          'SERVICEMANAGER_TLS_CLIENT_CA', 'SERVICEMANAGER_AUTH_TOKENS_FILE']) {
+    const file = env[variable];
+    if (file && !(server.volumeMounts || []).some((m) => file.startsWith(`${m.mountPath}/`))) {
+      p(`${where}: ${variable} ${file} is not on a mounted volume`);
+    }
+  }
+  // The kubelet's gRPC probes speak plaintext: with TLS on they need the
+  // plaintext health port.
+  const healthPort = portOf(env.SERVICEMANAGER_HEALTH_LISTEN);
+  if (tls && healthPort === undefined) {
+    p(`${where}: with TLS on, the probes need SERVICEMANAGER_HEALTH_LISTEN (the kubelet's gRPC probe cannot speak TLS)`);
+  }
+  if (healthPort !== undefined &&
+      (!portNamed('health') || portNamed('health').containerPort !== healthPort)) {
+    p(`${where}: container port "health" must be SERVICEMANAGER_HEALTH_LISTEN's port ${healthPort}`);
+  }
+  const probePort = healthPort === undefined ? grpcPort : healthPort;
   for (const probeName of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
     const probe = server[probeName];
     if (probe === undefined && probeName === 'startupProbe') {
@@ -184,8 +212,8 @@ function checkPod(sts, p) {
     if (probe.exec || probe.httpGet || probe.tcpSocket) {
       p(`${where}: ${probeName} must have only the grpc handler`);
     }
-    if (probe.grpc.port !== grpcPort) {
-      p(`${where}: ${probeName}.grpc.port is ${probe.grpc.port}; the gRPC port is ${grpcPort}`);
+    if (probe.grpc.port !== probePort) {
+      p(`${where}: ${probeName}.grpc.port is ${probe.grpc.port}; the gRPC health port is ${probePort}`);
     }
     if (probe.grpc.service !== undefined && probe.grpc.service !== '') {
       p(`${where}: ${probeName}.grpc.service must be "" (the server's overall health)`);

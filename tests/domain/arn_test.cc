@@ -11,23 +11,26 @@
 
 namespace {
 
+using ::servicemanager::domain::AccountScope;
 using ::servicemanager::domain::ConnectionArn;
 using ::servicemanager::domain::ConnectionRef;
 using ::servicemanager::domain::IsConnectionArn;
 using ::servicemanager::domain::ParseConnectionArn;
 using ::servicemanager::domain::ParseServiceArn;
-using ::servicemanager::domain::Partition;
 using ::servicemanager::domain::ServiceArn;
 using ::servicemanager::testing::IsOk;
 using ::servicemanager::testing::StatusIs;
 using ::testing::StartsWith;
 
-const Partition kHere{"us-east-1", "123456789012"};
+constexpr char kRegion[] = "us-east-1";
+constexpr char kAccount[] = "123456789012";
+const AccountScope kHere{kAccount};
+const AccountScope kEveryAccount{};
 constexpr char kId[] = "0123456789abcdef0123456789abcdef";
 constexpr char kField[] = "service_arn";
 
 TEST(ServiceArnTest, FormatsAppRunnerServiceArn) {
-  EXPECT_EQ(ServiceArn(kHere, "my-web", kId),
+  EXPECT_EQ(ServiceArn(kRegion, kAccount, "my-web", kId),
             "arn:aws:apprunner:us-east-1:123456789012:service/my-web/"
             "0123456789abcdef0123456789abcdef");
 }
@@ -35,8 +38,10 @@ TEST(ServiceArnTest, FormatsAppRunnerServiceArn) {
 TEST(ParseServiceArnTest, RoundTripsAFormattedArn) {
   for (const char* name : {"my-web", "abcd", "Web_App-2"}) {
     SCOPED_TRACE(name);
-    auto ref = ParseServiceArn(kHere, ServiceArn(kHere, name, kId), kField);
+    auto ref = ParseServiceArn(
+        kRegion, kHere, ServiceArn(kRegion, kAccount, name, kId), kField);
     ASSERT_THAT(ref, IsOk());
+    EXPECT_EQ(ref->account_id, kAccount);
     EXPECT_EQ(ref->name, name);
     EXPECT_EQ(ref->id, kId);
   }
@@ -44,28 +49,29 @@ TEST(ParseServiceArnTest, RoundTripsAFormattedArn) {
 
 TEST(ParseServiceArnTest, EmptyIsInvalidNamingTheField) {
   EXPECT_THAT(
-      ParseServiceArn(kHere, "", kField),
+      ParseServiceArn(kRegion, kHere, "", kField),
       StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("service_arn")));
   EXPECT_THAT(
-      ParseServiceArn(kHere, "", "resource_arn"),
+      ParseServiceArn(kRegion, kHere, "", "resource_arn"),
       StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("resource_arn")));
 }
 
 // An ARN of this partition whose service name pads it to `length`.
 std::string ArnOfLength(size_t length) {
-  const std::string shortest = ServiceArn(kHere, "", kId);
-  return ServiceArn(kHere, std::string(length - shortest.size(), 'n'), kId);
+  const std::string shortest = ServiceArn(kRegion, kAccount, "", kId);
+  return ServiceArn(kRegion, kAccount,
+                    std::string(length - shortest.size(), 'n'), kId);
 }
 
 TEST(ParseServiceArnTest, AtMost1011Characters) {
   const std::string longest = ArnOfLength(1011);
   ASSERT_EQ(longest.size(), 1011u);
-  EXPECT_THAT(ParseServiceArn(kHere, longest, kField), IsOk());
+  EXPECT_THAT(ParseServiceArn(kRegion, kHere, longest, kField), IsOk());
 
   const std::string too_long = ArnOfLength(1012);
   ASSERT_EQ(too_long.size(), 1012u);
   EXPECT_THAT(
-      ParseServiceArn(kHere, too_long, kField),
+      ParseServiceArn(kRegion, kHere, too_long, kField),
       StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("service_arn")));
 }
 
@@ -95,7 +101,7 @@ TEST(ParseServiceArnTest, MalformedIsInvalidArgument) {
   };
   for (const std::string& arn : malformed) {
     SCOPED_TRACE(arn);
-    EXPECT_THAT(ParseServiceArn(kHere, arn, kField),
+    EXPECT_THAT(ParseServiceArn(kRegion, kHere, arn, kField),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          StartsWith("service_arn")));
   }
@@ -128,7 +134,7 @@ TEST(ParseServiceArnTest, WellFormedButNotAServiceHereIsNotFound) {
   };
   for (const std::string& arn : elsewhere) {
     SCOPED_TRACE(arn);
-    EXPECT_THAT(ParseServiceArn(kHere, arn, kField),
+    EXPECT_THAT(ParseServiceArn(kRegion, kHere, arn, kField),
                 StatusIs(absl::StatusCode::kNotFound));
   }
 }
@@ -142,23 +148,41 @@ TEST(ConnectionArnTest, IsMadeOfTheConnectionsOwnAccount) {
 
 TEST(ParseConnectionArnTest, RoundTripsAndRefusesOtherPlacesAndTypes) {
   const std::string arn =
-      ConnectionArn(kHere.region, {kHere.account_id, "my-github", kId});
-  auto ref = ParseConnectionArn(kHere, arn, "connection_arn");
+      ConnectionArn(kRegion, {kAccount, "my-github", kId});
+  auto ref = ParseConnectionArn(kRegion, kHere, arn, "connection_arn");
   ASSERT_THAT(ref, IsOk());
-  EXPECT_EQ(*ref, (ConnectionRef{kHere.account_id, "my-github", kId}));
+  EXPECT_EQ(*ref, (ConnectionRef{kAccount, "my-github", kId}));
   EXPECT_TRUE(IsConnectionArn(arn));
 
   EXPECT_THAT(
-      ParseConnectionArn({"us-east-1", "999999999999"}, arn, "connection_arn"),
+      ParseConnectionArn(kRegion, AccountScope{"999999999999"}, arn,
+                         "connection_arn"),
       StatusIs(absl::StatusCode::kNotFound));
-  const std::string service = ServiceArn(kHere, "my-web", kId);
+  EXPECT_THAT(ParseConnectionArn("eu-west-1", kEveryAccount, arn,
+                                 "connection_arn"),
+              StatusIs(absl::StatusCode::kNotFound));
+  const std::string service = ServiceArn(kRegion, kAccount, "my-web", kId);
   EXPECT_FALSE(IsConnectionArn(service));
-  EXPECT_THAT(ParseConnectionArn(kHere, service, "connection_arn"),
+  EXPECT_THAT(ParseConnectionArn(kRegion, kHere, service, "connection_arn"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(
-      ParseConnectionArn(kHere, "connection/my-github", "connection_arn"),
+      ParseConnectionArn(kRegion, kHere, "connection/my-github",
+                         "connection_arn"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                StartsWith("connection_arn: ")));
+}
+
+TEST(ParseServiceArnTest, AnyAccountIsInScopeOfEveryAccount) {
+  const std::string arn = absl::StrCat(
+      "arn:aws:apprunner:us-east-1:210987654321:service/web/", kId);
+  auto ref = ParseServiceArn(kRegion, kEveryAccount, arn, kField);
+  ASSERT_THAT(ref, IsOk());
+  EXPECT_EQ(ref->account_id, "210987654321");
+  EXPECT_THAT(
+      ParseServiceArn(kRegion, AccountScope{"210987654321"}, arn, kField),
+      IsOk());
+  EXPECT_THAT(ParseServiceArn(kRegion, kHere, arn, kField),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ TEST_F(MigratorTest, FreshDatabaseRecordsEveryMigration) {
   ASSERT_EQ(rows.size(), embedded.size());
   EXPECT_EQ(rows[0].name, "0001_initial_schema.up.sql");
   for (size_t i = 0; i < rows.size(); ++i) {
-    EXPECT_EQ(rows[i].version, static_cast<int>(i) + 1);
+    EXPECT_EQ(rows[i].version, embedded[i].version);
     EXPECT_EQ(rows[i].name, embedded[i].name);
     EXPECT_FALSE(rows[i].checksum.empty());
     EXPECT_EQ(rows[i].applied_at, absl::ToUnixMicros(clock_.Now()));
@@ -115,14 +115,26 @@ TEST_F(MigratorTest, VersionOneDatabaseIsUpgradedKeepingItsData) {
         " updated_at) VALUES ('0123456789abcdef0123456789abcdef', 'old-web',"
         " 'old.us-east-1.test', 'PAUSED', 1, 1)");
   }
+  // The server's --account-id is the account of services from before
+  // accounts.
+  options_.legacy_account_id = "210987654321";
   auto store = OpenStore();
   ASSERT_THAT(store, IsOk());
   EXPECT_EQ(MigrationRows().size(), EmbeddedMigrations().size());
-  auto service =
-      (*store)->GetService({"old-web", "0123456789abcdef0123456789abcdef"});
+  auto service = (*store)->GetService(
+      {"210987654321", "old-web", "0123456789abcdef0123456789abcdef"});
   ASSERT_THAT(service, IsOk());
   EXPECT_EQ(service->status, ServiceStatus::kPaused);
+  EXPECT_EQ(service->account_id, "210987654321");
   EXPECT_EQ(service->revision, 1);
+  // A name is unique per account since: another account may take it.
+  NewService same_name;
+  same_name.account_id = "123456789012";
+  same_name.name = "old-web";
+  same_name.config.source.image_identifier = "public.ecr.aws/a/b:1";
+  EXPECT_THAT((*store)->CreateService(same_name, {}), IsOk());
+  same_name.account_id = "210987654321";
+  EXPECT_THAT((*store)->CreateService(same_name, {}), ::testing::Not(IsOk()));
 }
 
 TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
@@ -131,6 +143,7 @@ TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
     auto store = OpenStore();
     ASSERT_THAT(store, IsOk());
     NewService service;
+    service.account_id = "123456789012";
     service.name = "kept-across-opens";
     service.config.source.image_identifier = "public.ecr.aws/a/b:1";
     auto created = (*store)->CreateService(service, {});
@@ -147,7 +160,8 @@ TEST_F(MigratorTest, OpeningTwiceAppliesNothingNewAndKeepsData) {
   EXPECT_EQ(after[0].applied_at, before[0].applied_at)
       << "version 1 must not be applied again";
   EXPECT_EQ(after[0].checksum, before[0].checksum);
-  EXPECT_THAT((*reopened)->GetService({"kept-across-opens", service_id}),
+  EXPECT_THAT((*reopened)->GetService(
+                  {"123456789012", "kept-across-opens", service_id}),
               IsOk());
 }
 
@@ -200,7 +214,7 @@ TEST_F(MigratorTest, AppliesOnlyTheMissingMigrations) {
   std::vector<Migration> migrations = EmbeddedMigrations();
   ASSERT_THAT(Migrate(db, migrations, clock_.Now()), IsOk());
 
-  const int next = static_cast<int>(migrations.size()) + 1;
+  const int next = migrations.back().version + 1;
   migrations.push_back(
       {next, "9000_add_notes.up.sql", "CREATE TABLE notes (text TEXT);"});
   clock_.Advance(absl::Minutes(5));
@@ -232,10 +246,12 @@ TEST_F(MigratorTest, FailingMigrationLeavesNoTrace) {
   EXPECT_FALSE(db.tableExists("half_done"));
 }
 
-// A database of schema version 2 (before connections and custom domains)
-// with services, their configuration, images, tags and operations, opened by
-// this binary: migration 3 adds its tables and leaves every row as it was.
+// A database of schema version 2 (before connections and custom domains, and
+// before accounts) with services, their configuration, images, tags and
+// operations, opened by this binary: migration 3 adds its tables, migration 4
+// gives the services the server's account, and every row is as it was.
 TEST_F(MigratorTest, VersionTwoDatabaseIsUpgradedKeepingServicesAndOperations) {
+  options_.legacy_account_id = "123456789012";
   constexpr char kRunning[] = "0123456789abcdef0123456789abcd01";
   constexpr char kPaused[] = "0123456789abcdef0123456789abcd02";
   std::vector<Migration> version_two;
@@ -299,7 +315,8 @@ TEST_F(MigratorTest, VersionTwoDatabaseIsUpgradedKeepingServicesAndOperations) {
   }
 
   // Services, configuration, images, tags and operations as they were.
-  auto running = (*store)->GetService({"old-running", kRunning});
+  auto running =
+      (*store)->GetService({"123456789012", "old-running", kRunning});
   ASSERT_THAT(running, IsOk());
   EXPECT_EQ(running->status, ServiceStatus::kRunning);
   ASSERT_TRUE(running->config.has_value());
@@ -312,13 +329,14 @@ TEST_F(MigratorTest, VersionTwoDatabaseIsUpgradedKeepingServicesAndOperations) {
   ASSERT_TRUE(running->deployed_image.has_value());
   EXPECT_EQ(running->deployed_image->version, 1);
   EXPECT_EQ(running->created_at, absl::FromUnixMicros(10));
-  auto paused = (*store)->GetService({"old-paused", kPaused});
+  auto paused = (*store)->GetService({"123456789012", "old-paused", kPaused});
   ASSERT_THAT(paused, IsOk());
   EXPECT_EQ(paused->status, ServiceStatus::kPaused);
-  auto tags = (*store)->ListTags({"old-paused", kPaused});
+  auto tags = (*store)->ListTags({"123456789012", "old-paused", kPaused});
   ASSERT_THAT(tags, IsOk());
   EXPECT_THAT(*tags, ElementsAre(Tag{"team", "web"}));
-  auto ops = (*store)->ListOperations({"old-paused", kPaused}, 10, "");
+  auto ops =
+      (*store)->ListOperations({"123456789012", "old-paused", kPaused}, 10, "");
   ASSERT_THAT(ops, IsOk());
   ASSERT_EQ(ops->items.size(), 2u);
   EXPECT_EQ(ops->items[0].type, OperationType::kPauseService);
@@ -333,19 +351,21 @@ TEST_F(MigratorTest, VersionTwoDatabaseIsUpgradedKeepingServicesAndOperations) {
   config.source.connection = connection->ref;
   ConfigUpdate use_connection;
   use_connection.source = config.source;
-  auto update = (*store)->StartOperation({"old-running", kRunning},
-                                         OperationType::kUpdateService,
-                                         use_connection, {});
+  auto update = (*store)->StartOperation(
+      {"123456789012", "old-running", kRunning}, OperationType::kUpdateService,
+      use_connection, {});
   ASSERT_THAT(update, IsOk());
   EXPECT_EQ(update->service.config->source.connection, connection->ref);
   EXPECT_THAT((*store)->DeleteConnection(connection->ref),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("old-running")));
-  auto linked = (*store)->AssociateCustomDomain(
-      {"old-paused", kPaused}, "123456789012", "old.example.com", false);
+  auto linked =
+      (*store)->AssociateCustomDomain({"123456789012", "old-paused", kPaused},
+                                      "123456789012", "old.example.com", false);
   EXPECT_THAT(linked, StatusIs(absl::StatusCode::kFailedPrecondition,
                                HasSubstr("PAUSED")));
-  auto domains = (*store)->ListCustomDomains({"old-paused", kPaused}, 10, "");
+  auto domains = (*store)->ListCustomDomains(
+      {"123456789012", "old-paused", kPaused}, 10, "");
   ASSERT_THAT(domains, IsOk());
   EXPECT_TRUE(domains->domains.items.empty());
 }

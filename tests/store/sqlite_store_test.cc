@@ -30,6 +30,7 @@
 
 namespace {
 
+using ::servicemanager::domain::AccountScope;
 using ::servicemanager::domain::ConfigUpdate;
 using ::servicemanager::domain::Operation;
 using ::servicemanager::domain::OperationStatus;
@@ -58,11 +59,18 @@ using ::testing::SizeIs;
 
 constexpr absl::Duration kCompute = absl::Milliseconds(200);
 constexpr char kImage[] = "public.ecr.aws/nginx/nginx:1.27";
+constexpr char kAccount[] = "123456789012";
+constexpr char kOtherAccount[] = "210987654321";
+const AccountScope kEveryAccount{};
 
-ServiceRef Ref(const Service& service) { return {service.name, service.id}; }
+ServiceRef Ref(const Service& service) {
+  return {service.account_id, service.name, service.id};
+}
 
-NewService MakeService(const std::string& name) {
+NewService MakeService(const std::string& name,
+                       const std::string& account = kAccount) {
   NewService service;
+  service.account_id = account;
   service.name = name;
   service.config.source.image_identifier = kImage;
   service.config.source.image_configuration.port = "80";
@@ -217,7 +225,7 @@ TEST_F(SqliteStoreTest, DuplicateLiveNameIsAlreadyExistsAndWritesNothing) {
   Create("my-web");
   EXPECT_THAT(store_->CreateService(MakeService("my-web"), {}),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("my-web")));
-  auto page = store_->ListServices(20, "", std::nullopt);
+  auto page = store_->ListServices(kEveryAccount, 20, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->items, SizeIs(1));
   // Another name is fine.
@@ -226,18 +234,85 @@ TEST_F(SqliteStoreTest, DuplicateLiveNameIsAlreadyExistsAndWritesNothing) {
 
 TEST_F(SqliteStoreTest, GetServiceNeedsTheRightIdAndName) {
   Service service = Create("my-web");
-  EXPECT_THAT(store_->GetService({"other-name", service.id}),
+  EXPECT_THAT(store_->GetService({kAccount, "other-name", service.id}),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(
-      store_->GetService({"my-web", "0000000000000000000000000000dead"}),
-      StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->StartOperation({"other-name", service.id},
+  EXPECT_THAT(store_->GetService(
+                  {kAccount, "my-web", "0000000000000000000000000000dead"}),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->StartOperation({kAccount, "other-name", service.id},
                                      OperationType::kPauseService, {}, {}),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->ListTags({"other-name", service.id}),
+  EXPECT_THAT(store_->ListTags({kAccount, "other-name", service.id}),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->ListOperations({"other-name", service.id}, 20, ""),
+  EXPECT_THAT(
+      store_->ListOperations({kAccount, "other-name", service.id}, 20, ""),
+      StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(SqliteStoreTest, NamesAreUniquePerAccount) {
+  Create("my-web");
+  auto other = store_->CreateService(MakeService("my-web", kOtherAccount), {});
+  ASSERT_THAT(other, IsOk());
+  EXPECT_EQ(other->service.account_id, kOtherAccount);
+  EXPECT_EQ(other->operation.service_account_id, kOtherAccount);
+  EXPECT_THAT(store_->CreateService(MakeService("my-web", kOtherAccount), {}),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+TEST_F(SqliteStoreTest, AServiceIsFoundOnlyInItsOwnAccount) {
+  Service service = Create("my-web");
+  ASSERT_EQ(service.account_id, kAccount);
+  const ServiceRef elsewhere{kOtherAccount, service.name, service.id};
+  EXPECT_THAT(store_->GetService(elsewhere),
               StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      store_->StartOperation(elsewhere, OperationType::kPauseService, {}, {}),
+      StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->TagService(elsewhere, {{"k", "v"}}, false),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->ListOperations(elsewhere, 20, ""),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(SqliteStoreTest, ListServicesShowsTheAccountsInScope) {
+  Create("mine");
+  ASSERT_THAT(store_->CreateService(MakeService("theirs", kOtherAccount), {}),
+              IsOk());
+  auto names = [this](const AccountScope& scope) {
+    std::vector<std::string> listed;
+    auto page = store_->ListServices(scope, 1, "", std::nullopt);
+    EXPECT_THAT(page, IsOk());
+    while (page.ok()) {
+      for (const Service& service : page->items) listed.push_back(service.name);
+      if (page->next_token.empty()) break;
+      page = store_->ListServices(scope, 1, page->next_token, std::nullopt);
+    }
+    return listed;
+  };
+  EXPECT_THAT(names(AccountScope{kAccount}), ElementsAre("mine"));
+  EXPECT_THAT(names(AccountScope{kOtherAccount}), ElementsAre("theirs"));
+  EXPECT_THAT(names(kEveryAccount), ElementsAre("mine", "theirs"));
+  // A page token of one account's listing is not one of another's.
+  auto first = store_->ListServices(kEveryAccount, 1, "", std::nullopt);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(store_->ListServices(AccountScope{kAccount}, 1, first->next_token,
+                                   std::nullopt),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(SqliteStoreTest, OperationsOfAnotherAccountAreNotFound) {
+  auto created = store_->CreateService(MakeService("web"), {});
+  ASSERT_THAT(created, IsOk());
+  const std::string id = created->operation.id;
+  EXPECT_THAT(store_->GetOperation(AccountScope{kAccount}, id), IsOk());
+  EXPECT_THAT(store_->GetOperation(kEveryAccount, id), IsOk());
+  EXPECT_THAT(store_->GetOperation(AccountScope{kOtherAccount}, id),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->CancelOperation(AccountScope{kOtherAccount}, id, false),
+              StatusIs(absl::StatusCode::kNotFound));
+  auto still = store_->GetOperation(kEveryAccount, id);
+  ASSERT_THAT(still, IsOk());
+  EXPECT_EQ(still->status, OperationStatus::kPending);
 }
 
 TEST_F(SqliteStoreTest, ServicesSurviveReopening) {
@@ -399,7 +474,7 @@ TEST_F(SqliteStoreTest, ListServicesPagesInCreationOrder) {
   std::vector<std::string> tokens;
   std::string token;
   for (int pages = 0; pages < 10; ++pages) {
-    auto page = store_->ListServices(20, token, std::nullopt);
+    auto page = store_->ListServices(kEveryAccount, 20, token, std::nullopt);
     ASSERT_THAT(page, IsOk());
     page_sizes.push_back(page->items.size());
     tokens.push_back(page->next_token);
@@ -419,7 +494,7 @@ TEST_F(SqliteStoreTest, ListServicesPagesInCreationOrder) {
 
 TEST_F(SqliteStoreTest, ListServicesExactlyOnePageHasNoToken) {
   for (int i = 0; i < 20; ++i) Create(absl::StrCat("svc-", i));
-  auto page = store_->ListServices(20, "", std::nullopt);
+  auto page = store_->ListServices(kEveryAccount, 20, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->items, SizeIs(20));
   EXPECT_EQ(page->next_token, "");
@@ -430,7 +505,7 @@ TEST_F(SqliteStoreTest, ListServicesRefusesGarbageTokens) {
   for (const char* token : {"garbage", "!!!", "czow"}) {
     SCOPED_TRACE(token);
     EXPECT_THAT(
-        store_->ListServices(20, token, std::nullopt),
+        store_->ListServices(kEveryAccount, 20, token, std::nullopt),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("next_token")));
   }
   // A token of another listing is not one of this listing.
@@ -441,8 +516,9 @@ TEST_F(SqliteStoreTest, ListServicesRefusesGarbageTokens) {
   auto ops = store_->ListOperations(Ref(service), 1, "");
   ASSERT_THAT(ops, IsOk());
   ASSERT_FALSE(ops->next_token.empty());
-  EXPECT_THAT(store_->ListServices(20, ops->next_token, std::nullopt),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      store_->ListServices(kEveryAccount, 20, ops->next_token, std::nullopt),
+      StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // --- ListOperations ------------------------------------------------------
@@ -751,8 +827,8 @@ TEST_F(SqliteStoreTest, RecordSourceVersionDeploysOnlyRunningAutoServices) {
   manual_input.config.source.auto_deployments_enabled = false;
   ASSERT_THAT(store_->CreateService(manual_input, {}), IsOk());
   FinishAll(true);
-  auto manual =
-      store_->GetService({"auto-off", "00000000000000000000000000000002"});
+  auto manual = store_->GetService(
+      {kAccount, "auto-off", "00000000000000000000000000000002"});
   ASSERT_THAT(manual, IsOk());
 
   auto on = store_->RecordSourceVersion(Ref(autod), "repo/image:2", false);
@@ -803,7 +879,7 @@ TEST_F(SqliteStoreTest, DeletePurgesButKeepsTheServiceReadable) {
                                      OperationType::kDeleteService, {}, {}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 
-  auto page = store_->ListServices(20, "", std::nullopt);
+  auto page = store_->ListServices(kEveryAccount, 20, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->items, IsEmpty());
 
@@ -818,7 +894,7 @@ TEST_F(SqliteStoreTest, DeletePurgesButKeepsTheServiceReadable) {
   ASSERT_THAT(reused, IsOk());
   EXPECT_NE(reused->service.id, service.id);
   EXPECT_NE(reused->service.url, service.url);
-  page = store_->ListServices(20, "", std::nullopt);
+  page = store_->ListServices(kEveryAccount, 20, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
   ASSERT_THAT(page->items, SizeIs(1));
   EXPECT_EQ(page->items[0].id, reused->service.id);
@@ -930,9 +1006,10 @@ TEST_F(SqliteStoreTest, ConcurrentCallsShareCommitsAndAllLand) {
     thread.join();
   }
   EXPECT_EQ(failures, 0);
-  auto page = store_->ListServices(100, "", std::nullopt);
+  auto page = store_->ListServices(kEveryAccount, 100, "", std::nullopt);
   ASSERT_THAT(page, IsOk());
-  auto next = store_->ListServices(100, page->next_token, std::nullopt);
+  auto next =
+      store_->ListServices(kEveryAccount, 100, page->next_token, std::nullopt);
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(page->items.size() + next->items.size(),
             static_cast<size_t>(kThreads * kPerThread));

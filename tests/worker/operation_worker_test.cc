@@ -54,7 +54,9 @@ constexpr absl::Duration kCompute = absl::Milliseconds(200);
 constexpr char kImage1[] = "public.ecr.aws/nginx/nginx:1";
 constexpr char kImage2[] = "public.ecr.aws/nginx/nginx:2";
 
-ServiceRef Ref(const Service& service) { return {service.name, service.id}; }
+ServiceRef Ref(const Service& service) {
+  return {service.account_id, service.name, service.id};
+}
 
 class OperationWorkerTest : public ::testing::Test {
  protected:
@@ -481,7 +483,7 @@ TEST_F(OperationWorkerTest, ThousandsOfPendingOperationsAllFinish) {
   int running = 0;
   std::string token;
   do {
-    auto page = store_->ListServices(100, token, std::nullopt);
+    auto page = store_->ListServices({}, 100, token, std::nullopt);
     ASSERT_THAT(page, IsOk());
     for (const Service& s : page->items) {
       EXPECT_EQ(s.status, ServiceStatus::kRunning) << s.name;

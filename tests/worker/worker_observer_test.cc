@@ -122,7 +122,8 @@ class WorkerObserverTest : public ::testing::Test {
   }
 
   ServiceStatus StatusOf(const Service& service) {
-    auto got = store_->GetService({service.name, service.id});
+    auto got =
+        store_->GetService({service.account_id, service.name, service.id});
     EXPECT_THAT(got, IsOk());
     return got.ok() ? got->status : ServiceStatus::kOperationInProgress;
   }
@@ -151,8 +152,8 @@ TEST_F(WorkerObserverTest, SeesEachCommittedOperationWithItsFinalStatus) {
   ASSERT_EQ(Settle(), 1);
   runtime_.Fail(FaultyRuntime::Call::kStop);
   ASSERT_THAT(
-      store_->StartOperation({ok.name, ok.id}, OperationType::kPauseService,
-                             ConfigUpdate{}, {}),
+      store_->StartOperation({ok.account_id, ok.name, ok.id},
+                             OperationType::kPauseService, ConfigUpdate{}, {}),
       IsOk());
   ASSERT_EQ(Settle(), 1);
   runtime_.Fail(FaultyRuntime::Call::kDeploy);
