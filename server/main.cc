@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -43,6 +44,7 @@
 #include "observability/metrics.h"
 #include "observability/rpc_observer.h"
 #include "prometheus/exposer.h"
+#include "runtime/podman_runtime.h"
 #include "runtime/simulated_runtime.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/sqlite_store.h"
@@ -72,7 +74,27 @@ struct Flags {
   std::string client_token_retention = "24h";
   std::string janitor_interval = "1m";
   std::vector<std::string> operation_deadlines;
+  std::string runtime = "simulated";  // Or "podman".
+  std::string podman_socket = "/run/podman/podman.sock";
+  std::string port_range = "20000-20999";
+  std::string bind_address = "127.0.0.1";
 };
+
+// The inclusive host port range of --port-range "FIRST-LAST".
+absl::StatusOr<std::pair<int, int>> ParsePortRange(absl::string_view range) {
+  std::vector<absl::string_view> parts = absl::StrSplit(range, '-');
+  int first = 0;
+  int last = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &first) ||
+      !absl::SimpleAtoi(parts[1], &last) || first < 1 || last > 65535 ||
+      first > last) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--port-range ", range,
+                     ": not FIRST-LAST with 1 <= FIRST <= LAST <= "
+                     "65535"));
+  }
+  return std::pair{first, last};
+}
 
 // The deadlines of --operation-deadline: "DURATION" for every type, or
 // "TYPE=DURATION" for one (the later wins).
@@ -163,10 +185,32 @@ void Serve(const Flags& flags,
            servicemanager::observability::Metrics& metrics,
            servicemanager::common::Clock& clock) {
   namespace observability = servicemanager::observability;
-  servicemanager::runtime::SimulatedRuntime runtime;
+  std::unique_ptr<servicemanager::runtime::Runtime> runtime;
+  if (flags.runtime == "podman") {
+    const std::pair<int, int> ports = *ParsePortRange(flags.port_range);
+    auto podman = std::make_unique<servicemanager::runtime::PodmanRuntime>(
+        servicemanager::runtime::PodmanOptions{
+            .socket_path = flags.podman_socket,
+            .bind_address = flags.bind_address,
+            .first_port = ports.first,
+            .last_port = ports.second},
+        store);
+    if (absl::Status ping = podman->Ping(); !ping.ok()) {
+      Fatal(absl::StrCat("--runtime podman: podman does not answer on ",
+                         flags.podman_socket, ": ", ping.message()));
+    }
+    Log(LogLevel::kInfo,
+        absl::StrCat("runtime: podman on ", flags.podman_socket,
+                     ", services published on ", flags.bind_address, " ports ",
+                     flags.port_range));
+    runtime = std::move(podman);
+  } else {
+    runtime = std::make_unique<servicemanager::runtime::SimulatedRuntime>();
+  }
   servicemanager::worker::OperationWorker worker(
-      store, runtime, clock,
-      {.compute_time = absl::Milliseconds(flags.worker_delay_ms)});
+      store, *runtime, clock,
+      {.compute_time = absl::Milliseconds(flags.worker_delay_ms),
+       .reconcile_on_start = flags.runtime == "podman"});
   servicemanager::worker::Janitor janitor(
       store, clock,
       {.retention = ParseDurationFlag(flags.retention),
@@ -343,6 +387,10 @@ int Run(const Flags& flags) {
        {"retention", flags.retention},
        {"client_token_retention", flags.client_token_retention},
        {"janitor_interval", flags.janitor_interval},
+       {"runtime", flags.runtime},
+       {"podman_socket", flags.podman_socket},
+       {"port_range", flags.port_range},
+       {"bind_address", flags.bind_address},
        {"operation_deadlines", absl::StrJoin(flags.operation_deadlines, ",")}});
 
   // Without credentials the App Runner endpoint accepts any signature, which
@@ -515,6 +563,29 @@ int main(int argc, char** argv) {
                  "e.g. PAUSE_SERVICE=10m; repeatable")
       ->type_name("[TYPE=]DURATION")
       ->envname("SERVICEMANAGER_OPERATION_DEADLINE");
+  app.add_option("--runtime", flags.runtime,
+                 "where services run: simulated (in memory, nothing runs) or "
+                 "podman (containers, through --podman-socket)")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_RUNTIME")
+      ->check(CLI::IsMember({"simulated", "podman"}));
+  app.add_option("--podman-socket", flags.podman_socket,
+                 "unix socket of Podman's REST API (podman system service)")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_PODMAN_SOCKET");
+  app.add_option("--port-range", flags.port_range,
+                 "host ports services are published on, FIRST-LAST; each "
+                 "service keeps one from creation to deletion")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_PORT_RANGE")
+      ->check([](const std::string& value) -> std::string {
+        absl::StatusOr<std::pair<int, int>> range = ParsePortRange(value);
+        return range.ok() ? "" : std::string(range.status().message());
+      });
+  app.add_option("--bind-address", flags.bind_address,
+                 "host address services' ports are published on")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_BIND_ADDRESS");
   CLI11_PARSE(app, argc, argv);
   servicemanager::common::SetLogFormat(
       flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText);

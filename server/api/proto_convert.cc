@@ -190,6 +190,9 @@ void ToProto(const domain::Service& service, const domain::Partition& partition,
   if (service.latest_image) {
     ToProto(*service.latest_image, proto->mutable_latest_image());
   }
+  if (service.status == domain::ServiceStatus::kRunning) {
+    proto->set_endpoint(service.endpoint);
+  }
 }
 
 void ToProto(const domain::Service& service, const domain::Partition& partition,

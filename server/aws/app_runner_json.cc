@@ -449,8 +449,8 @@ std::string PascalCase(absl::string_view snake_case) {
 
 bool IsExtensionField(const google::protobuf::FieldDescriptor& field) {
   static constexpr absl::string_view kExtensions[] = {
-      "client_token",   "validate_only", "etag",      "show_deleted",
-      "deployed_image", "latest_image",  "validation"};
+      "client_token",   "validate_only", "etag",       "show_deleted",
+      "deployed_image", "latest_image",  "validation", "endpoint"};
   for (absl::string_view name : kExtensions) {
     if (field.name() == name) {
       return true;
