@@ -446,8 +446,14 @@ absl::Status PodmanRuntime::Deploy(const Deployment& deployment) {
       !healthy.ok()) {
     return restore(healthy);
   }
+  // The new container serves: an old one that cannot be removed now stays
+  // stopped, and the next deployment or pause removes it.
   for (const std::string& previous : old) {
-    RETURN_IF_ERROR(RemoveContainer(previous));
+    if (absl::Status removed = RemoveContainer(previous); !removed.ok()) {
+      common::Log(common::LogLevel::kWarning,
+                  absl::StrCat("podman: the old container ", previous,
+                               " stays stopped: ", removed.message()));
+    }
   }
   // Older copies are no longer needed (the store keeps only the deployed
   // version and newer ones); a copy that cannot be removed now is removed
