@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -47,6 +48,7 @@
 #include "observability/metrics.h"
 #include "observability/rpc_observer.h"
 #include "prometheus/exposer.h"
+#include "runtime/podman_runtime.h"
 #include "runtime/simulated_runtime.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/sqlite_store.h"
@@ -82,7 +84,11 @@ struct Flags {
   std::string tls_client_ca;     // Empty: no client certificates.
   std::string auth_tokens_file;  // Empty: auth off (loopback only).
   bool insecure = false;
-  std::string health_listen;  // Empty: health on --listen only.
+  std::string health_listen;          // Empty: health on --listen only.
+  std::string runtime = "simulated";  // Or "podman".
+  std::string podman_socket = "/run/podman/podman.sock";
+  std::string port_range = "20000-20999";
+  std::string bind_address = "127.0.0.1";
 };
 
 // How the gRPC server is reached and who may call it.
@@ -94,6 +100,22 @@ struct Security {
 
 // How often the TLS files are looked at for a renewed certificate.
 constexpr absl::Duration kTlsRefresh = absl::Minutes(1);
+
+// The inclusive host port range of --port-range "FIRST-LAST".
+absl::StatusOr<std::pair<int, int>> ParsePortRange(absl::string_view range) {
+  std::vector<absl::string_view> parts = absl::StrSplit(range, '-');
+  int first = 0;
+  int last = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &first) ||
+      !absl::SimpleAtoi(parts[1], &last) || first < 1 || last > 65535 ||
+      first > last) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--port-range ", range,
+                     ": not FIRST-LAST with 1 <= FIRST <= LAST <= "
+                     "65535"));
+  }
+  return std::pair{first, last};
+}
 
 // The deadlines of --operation-deadline: "DURATION" for every type, or
 // "TYPE=DURATION" for one (the later wins).
@@ -186,10 +208,32 @@ void Serve(const Flags& flags,
            servicemanager::observability::Metrics& metrics,
            servicemanager::common::Clock& clock) {
   namespace observability = servicemanager::observability;
-  servicemanager::runtime::SimulatedRuntime runtime;
+  std::unique_ptr<servicemanager::runtime::Runtime> runtime;
+  if (flags.runtime == "podman") {
+    const std::pair<int, int> ports = *ParsePortRange(flags.port_range);
+    auto podman = std::make_unique<servicemanager::runtime::PodmanRuntime>(
+        servicemanager::runtime::PodmanOptions{
+            .socket_path = flags.podman_socket,
+            .bind_address = flags.bind_address,
+            .first_port = ports.first,
+            .last_port = ports.second},
+        store);
+    if (absl::Status ping = podman->Ping(); !ping.ok()) {
+      Fatal(absl::StrCat("--runtime podman: podman does not answer on ",
+                         flags.podman_socket, ": ", ping.message()));
+    }
+    Log(LogLevel::kInfo,
+        absl::StrCat("runtime: podman on ", flags.podman_socket,
+                     ", services published on ", flags.bind_address, " ports ",
+                     flags.port_range));
+    runtime = std::move(podman);
+  } else {
+    runtime = std::make_unique<servicemanager::runtime::SimulatedRuntime>();
+  }
   servicemanager::worker::OperationWorker worker(
-      store, runtime, clock,
-      {.compute_time = absl::Milliseconds(flags.worker_delay_ms)});
+      store, *runtime, clock,
+      {.compute_time = absl::Milliseconds(flags.worker_delay_ms),
+       .reconcile_on_start = flags.runtime == "podman"});
   servicemanager::worker::Janitor janitor(
       store, clock,
       {.retention = ParseDurationFlag(flags.retention),
@@ -411,6 +455,10 @@ int Run(const Flags& flags) {
        {"client_token_retention", flags.client_token_retention},
        {"certificate_retention", flags.certificate_retention},
        {"janitor_interval", flags.janitor_interval},
+       {"runtime", flags.runtime},
+       {"podman_socket", flags.podman_socket},
+       {"port_range", flags.port_range},
+       {"bind_address", flags.bind_address},
        {"operation_deadlines", absl::StrJoin(flags.operation_deadlines, ",")},
        {"tls_cert", flags.tls_cert},
        {"tls_key", flags.tls_key},
@@ -711,6 +759,29 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", flags.insecure,
                "allow a non-loopback --listen without TLS and auth")
       ->envname("SERVICEMANAGER_INSECURE");
+  app.add_option("--runtime", flags.runtime,
+                 "where services run: simulated (in memory, nothing runs) or "
+                 "podman (containers, through --podman-socket)")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_RUNTIME")
+      ->check(CLI::IsMember({"simulated", "podman"}));
+  app.add_option("--podman-socket", flags.podman_socket,
+                 "unix socket of Podman's REST API (podman system service)")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_PODMAN_SOCKET");
+  app.add_option("--port-range", flags.port_range,
+                 "host ports services are published on, FIRST-LAST; each "
+                 "service keeps one from creation to deletion")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_PORT_RANGE")
+      ->check([](const std::string& value) -> std::string {
+        absl::StatusOr<std::pair<int, int>> range = ParsePortRange(value);
+        return range.ok() ? "" : std::string(range.status().message());
+      });
+  app.add_option("--bind-address", flags.bind_address,
+                 "host address services' ports are published on")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_BIND_ADDRESS");
   CLI11_PARSE(app, argc, argv);
   servicemanager::common::SetLogFormat(
       flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText);

@@ -6,12 +6,18 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libsqlite3-dev libsqlitecpp-dev sqlite3
   libabsl-dev libcli11-dev libgtest-dev libgmock-dev prometheus-cpp-dev
-  libcpp-httplib-dev libssl-dev openssl
+  libcpp-httplib-dev libssl-dev openssl libcurl4-openssl-dev
 )
 # The AWS clients the App Runner endpoint is tested with (tests/aws). The
 # Docker build stage runs no tests and sets SM_DEPS_AWS_CLIENTS=0.
 if [ "${SM_DEPS_AWS_CLIENTS:-1}" != 0 ]; then
   packages+=(python3-boto3 awscli)
+fi
+# The container runtime the Podman end-to-end test (tests/podman) runs
+# services on, and busybox-static for its test images. The Docker build stage
+# sets SM_DEPS_CONTAINERS=0.
+if [ "${SM_DEPS_CONTAINERS:-1}" != 0 ]; then
+  packages+=(podman runc busybox-static)
 fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -196,6 +196,9 @@ void ToProto(const domain::Service& service, absl::string_view region,
   if (service.latest_image) {
     ToProto(*service.latest_image, proto->mutable_latest_image());
   }
+  if (service.status == domain::ServiceStatus::kRunning) {
+    proto->set_endpoint(service.endpoint);
+  }
 }
 
 void ToProto(const domain::Service& service, absl::string_view region,

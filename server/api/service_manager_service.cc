@@ -129,10 +129,9 @@ absl::StatusOr<domain::SourceConfiguration> ServiceManagerService::SourceOf(
   if (!arn.empty()) {
     constexpr absl::string_view kField =
         "source_configuration.authentication_configuration.connection_arn";
-    absl::StatusOr<domain::ConnectionRef> ref =
-        domain::ParseConnectionArn(
-            options_.region, domain::AccountScope{std::string(account_id)}, arn,
-            kField);
+    absl::StatusOr<domain::ConnectionRef> ref = domain::ParseConnectionArn(
+        options_.region, domain::AccountScope{std::string(account_id)}, arn,
+        kField);
     if (absl::IsNotFound(ref.status())) {
       return absl::InvalidArgumentError(
           absl::StrCat(kField, ": ", ref.status().message()));
@@ -443,13 +442,15 @@ grpc::ServerUnaryReactor* ServiceManagerService::TagResource(
         const std::string& arn = request->resource_arn();
         std::vector<domain::Tag> tags = FromProto(request->tags());
         if (domain::IsConnectionArn(arn)) {
-          ASSIGN_OR_RETURN(domain::ConnectionRef ref,
-                           domain::ParseConnectionArn(options_.region, caller.scope,
-                                                      arn, "resource_arn"));
+          ASSIGN_OR_RETURN(
+              domain::ConnectionRef ref,
+              domain::ParseConnectionArn(options_.region, caller.scope, arn,
+                                         "resource_arn"));
           RETURN_IF_ERROR(ValidateTagsToAdd(tags));
           return store_.TagConnection(ref, tags, request->validate_only());
         }
-        ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(caller, arn, "resource_arn"));
+        ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                         Resolve(caller, arn, "resource_arn"));
         RETURN_IF_ERROR(ValidateTagsToAdd(tags));
         return store_.TagService(ref, tags, request->validate_only());
       });
@@ -466,13 +467,15 @@ grpc::ServerUnaryReactor* ServiceManagerService::UntagResource(
         std::vector<std::string> keys(request->tag_keys().begin(),
                                       request->tag_keys().end());
         if (domain::IsConnectionArn(arn)) {
-          ASSIGN_OR_RETURN(domain::ConnectionRef ref,
-                           domain::ParseConnectionArn(options_.region, caller.scope,
-                                                      arn, "resource_arn"));
+          ASSIGN_OR_RETURN(
+              domain::ConnectionRef ref,
+              domain::ParseConnectionArn(options_.region, caller.scope, arn,
+                                         "resource_arn"));
           RETURN_IF_ERROR(ValidateTagKeysToRemove(keys));
           return store_.UntagConnection(ref, keys, request->validate_only());
         }
-        ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(caller, arn, "resource_arn"));
+        ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                         Resolve(caller, arn, "resource_arn"));
         RETURN_IF_ERROR(ValidateTagKeysToRemove(keys));
         return store_.UntagService(ref, keys, request->validate_only());
       });
@@ -488,13 +491,13 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListTagsForResource(
     const std::string& arn = request->resource_arn();
     std::vector<domain::Tag> tags;
     if (domain::IsConnectionArn(arn)) {
-      ASSIGN_OR_RETURN(
-          domain::ConnectionRef ref,
-          domain::ParseConnectionArn(options_.region, caller.scope, arn,
-                                     "resource_arn"));
+      ASSIGN_OR_RETURN(domain::ConnectionRef ref,
+                       domain::ParseConnectionArn(options_.region, caller.scope,
+                                                  arn, "resource_arn"));
       ASSIGN_OR_RETURN(tags, store_.ListConnectionTags(ref));
     } else {
-      ASSIGN_OR_RETURN(domain::ServiceRef ref, Resolve(caller, arn, "resource_arn"));
+      ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                       Resolve(caller, arn, "resource_arn"));
       ASSIGN_OR_RETURN(tags, store_.ListTags(ref));
     }
     for (const domain::Tag& tag : tags) {
@@ -616,8 +619,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::CreateConnection(
         RETURN_IF_ERROR(domain::ValidateTags(connection.tags, "tags"));
         ASSIGN_OR_RETURN(domain::Connection created,
                          store_.CreateConnection(connection));
-        ToProto(created, options_.region,
-                response->mutable_connection());
+        ToProto(created, options_.region, response->mutable_connection());
         return absl::OkStatus();
       });
 }
@@ -631,15 +633,13 @@ grpc::ServerUnaryReactor* ServiceManagerService::DeleteConnection(
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
-        ASSIGN_OR_RETURN(
-            domain::ConnectionRef ref,
-            domain::ParseConnectionArn(options_.region, caller.scope,
-                                       request->connection_arn(),
-                                       "connection_arn"));
+        ASSIGN_OR_RETURN(domain::ConnectionRef ref,
+                         domain::ParseConnectionArn(
+                             options_.region, caller.scope,
+                             request->connection_arn(), "connection_arn"));
         ASSIGN_OR_RETURN(domain::Connection deleted,
                          store_.DeleteConnection(ref));
-        ToProto(deleted, options_.region,
-                response->mutable_connection());
+        ToProto(deleted, options_.region, response->mutable_connection());
         return absl::OkStatus();
       });
 }
@@ -661,8 +661,8 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListConnections(
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
     ASSIGN_OR_RETURN(store::Page<domain::Connection> page,
-                     store_.ListConnections(caller.account_id, name,
-                                            page_size, request->next_token()));
+                     store_.ListConnections(caller.account_id, name, page_size,
+                                            request->next_token()));
     for (const domain::Connection& connection : page.items) {
       ToProto(connection, options_.region,
               response->add_connection_summary_list());
@@ -681,15 +681,16 @@ grpc::ServerUnaryReactor* ServiceManagerService::AssociateCustomDomain(
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
-        ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(caller, request->service_arn(), "service_arn"));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->service_arn(), "service_arn"));
         ASSIGN_OR_RETURN(
             std::string name,
             domain::CanonicalDomainName(request->domain_name(), "domain_name"));
-        ASSIGN_OR_RETURN(store::DomainChange linked,
-                         store_.AssociateCustomDomain(
-                             ref, ref.account_id, name,
-                             request->enable_www_subdomain()));
+        ASSIGN_OR_RETURN(
+            store::DomainChange linked,
+            store_.AssociateCustomDomain(ref, ref.account_id, name,
+                                         request->enable_www_subdomain()));
         response->set_dns_target(linked.service.url);
         response->set_service_arn(request->service_arn());
         ToProto(linked.domain, v1::CustomDomain::ACTIVE,
@@ -707,8 +708,9 @@ grpc::ServerUnaryReactor* ServiceManagerService::DisassociateCustomDomain(
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
-        ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                         Resolve(caller, request->service_arn(), "service_arn"));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->service_arn(), "service_arn"));
         ASSIGN_OR_RETURN(
             std::string name,
             domain::CanonicalDomainName(request->domain_name(), "domain_name"));

@@ -172,8 +172,7 @@ class ServiceManagerService final : public v1::ServiceManager::CallbackService {
   // with its connection: a bad connection ARN, or one of another account, is
   // INVALID_ARGUMENT naming the field.
   absl::StatusOr<domain::SourceConfiguration> SourceOf(
-      absl::string_view account_id,
-      const v1::SourceConfiguration& proto) const;
+      absl::string_view account_id, const v1::SourceConfiguration& proto) const;
 
   store::Store& store_;
   ChangeHub& hub_;

@@ -462,8 +462,9 @@ std::string PascalCase(absl::string_view snake_case) {
 
 bool IsExtensionField(const google::protobuf::FieldDescriptor& field) {
   static constexpr absl::string_view kExtensions[] = {
-      "client_token",   "validate_only", "etag",       "show_deleted",
-      "deployed_image", "latest_image",  "validation", "certificate_id"};
+      "client_token", "validate_only",  "etag",
+      "show_deleted", "deployed_image", "latest_image",
+      "validation",   "certificate_id", "endpoint"};
   for (absl::string_view name : kExtensions) {
     if (field.name() == name) {
       return true;

@@ -90,9 +90,8 @@ std::optional<std::pair<std::string, std::string>> ResourceIn(
     const std::vector<absl::string_view>& parts, absl::string_view type) {
   std::vector<absl::string_view> resource = absl::StrSplit(parts[5], '/');
   if (parts[1] != "aws" || parts[2] != "apprunner" || parts[3] != region ||
-      !scope.Covers(parts[4]) ||
-      resource.size() != 3 || resource[0] != type || resource[2].size() != 32 ||
-      !AllOf(resource[2], IsLowerHex)) {
+      !scope.Covers(parts[4]) || resource.size() != 3 || resource[0] != type ||
+      resource[2].size() != 32 || !AllOf(resource[2], IsLowerHex)) {
     return std::nullopt;
   }
   return std::pair{std::string(resource[1]), std::string(resource[2])};

@@ -111,6 +111,10 @@ struct Service {
   std::optional<ServiceConfig> config;
   std::optional<ImageVersion> deployed_image;
   std::optional<ImageVersion> latest_image;
+  // "ADDRESS:PORT" where a runtime that publishes ports (Podman) serves the
+  // service, once it allocated one; kept across pause and resume, freed on
+  // delete. The API shows it only while the service is RUNNING.
+  std::string endpoint;
   absl::Time created_at;
   absl::Time updated_at;
   std::optional<absl::Time> deleted_at;

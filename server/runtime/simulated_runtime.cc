@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
@@ -36,6 +37,19 @@ absl::Status SimulatedRuntime::Remove(absl::string_view service_id) {
     images_.erase(it);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<Inventory> SimulatedRuntime::List() {
+  absl::MutexLock lock(&mu_);
+  Inventory inventory;
+  for (const auto& [id, instance] : instances_) {
+    inventory.running.insert(id);
+    inventory.held.insert(id);
+  }
+  for (const auto& [id, versions] : images_) {
+    inventory.held.insert(id);
+  }
+  return inventory;
 }
 
 std::optional<SimulatedRuntime::Instance> SimulatedRuntime::Find(

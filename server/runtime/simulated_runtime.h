@@ -30,6 +30,7 @@ class SimulatedRuntime final : public Runtime {
   absl::Status Deploy(const Deployment& deployment) override;
   absl::Status Stop(absl::string_view service_id) override;
   absl::Status Remove(absl::string_view service_id) override;
+  absl::StatusOr<Inventory> List() override;
 
   // Inspection, for tests and logs.
   std::optional<Instance> Find(absl::string_view service_id) const;

@@ -387,7 +387,8 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
   ", d.version, d.image_identifier, d.recorded_at,"                         \
   " l.version, l.image_identifier, l.recorded_at, " SM_CONNECTION_COLUMNS  \
   ", EXISTS (SELECT 1 FROM service_config_env e"                            \
-  "  WHERE e.service_pk = s.pk AND e.version = s.config_version)"           \
+  "  WHERE e.service_pk = s.pk AND e.version = s.config_version),"          \
+  " p.address || ':' || p.port"                                             \
   " FROM services s"                                                        \
   " LEFT JOIN service_configs c"                                            \
   "  ON c.service_pk = s.pk AND c.version = s.config_version"               \
@@ -396,7 +397,8 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
   "  ON d.service_pk = s.pk AND d.version = s.deployed_image_version"       \
   " LEFT JOIN service_images l ON s.deleted_at IS NULL"                     \
   "  AND l.service_pk = s.pk AND l.version = (SELECT MAX(version)"          \
-  "   FROM service_images WHERE service_pk = s.pk)"
+  "   FROM service_images WHERE service_pk = s.pk)"                        \
+  " LEFT JOIN service_endpoints p ON p.service_pk = s.pk"
 constexpr char kSnapshotById[] =
     SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = ?";
 constexpr char kSnapshotByPk[] = SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = ?";
@@ -408,6 +410,7 @@ Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
   constexpr int kLatest = kDeployed + 3;
   constexpr int kConnection = kLatest + 3;
   constexpr int kHasEnv = kConnection + kConnectionColumns;
+  constexpr int kEndpoint = kHasEnv + 1;
   ServiceRow row = ReadServiceRow(q);
   Service& service = row.service;
   auto image = [&q](int first) -> std::optional<ImageVersion> {
@@ -422,6 +425,9 @@ Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
   }
   service.deployed_image = image(kDeployed);
   service.latest_image = image(kLatest);
+  if (!q.getColumn(kEndpoint).isNull()) {
+    service.endpoint = q.getColumn(kEndpoint).getString();
+  }
   const bool has_env = q.getColumn(kHasEnv).getInt() != 0;
   if (has_env && service.config) {
     LoadEnv(c, row.pk, *row.config_version, *service.config);
@@ -664,6 +670,8 @@ constexpr const char* kDeletePurgeList[] = {
     "DELETE FROM service_configs WHERE service_pk = ?1",
     // Stored image versions.
     "DELETE FROM service_images WHERE service_pk = ?1",
+    // Its host port (a real runtime's endpoint), free for another service.
+    "DELETE FROM service_endpoints WHERE service_pk = ?1",
     // Tags.
     "DELETE FROM tags WHERE service_pk = ?1",
 };
@@ -2121,6 +2129,91 @@ absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {
         }
         return FromMicros(*due);
       });
+}
+
+absl::StatusOr<int> SqliteStore::AllocateEndpoint(absl::string_view service_id,
+                                                  absl::string_view address,
+                                                  int first_port,
+                                                  int last_port) {
+  int port = 0;
+  RETURN_IF_ERROR(
+      Write("allocate endpoint", [&](WriteContext& w) -> absl::Status {
+        Connection& c = w.connection;
+        Query find(c,
+                   "SELECT pk, deleted_at FROM services WHERE service_id = ?");
+        find->bind(1, std::string(service_id));
+        if (!find->executeStep()) {
+          return absl::NotFoundError(
+              absl::StrCat("service ", service_id, " does not exist"));
+        }
+        const int64_t pk = find->getColumn(0).getInt64();
+        if (!find->getColumn(1).isNull()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("service ", service_id, " is deleted"));
+        }
+        {
+          Query held(c,
+                     "SELECT port FROM service_endpoints WHERE service_pk = ?");
+          held->bind(1, pk);
+          if (held->executeStep()) {
+            port = held->getColumn(0).getInt();
+            Query update(c,
+                         "UPDATE service_endpoints SET address = ?"
+                         " WHERE service_pk = ?");
+            update->bind(1, std::string(address));
+            update->bind(2, pk);
+            update->exec();
+            return absl::OkStatus();
+          }
+        }
+        // The lowest port of the range that is free: the first one, or one
+        // above a held port whose successor is not held.
+        Query free(
+            c,
+            "SELECT MIN(p) FROM ("
+            "  SELECT ?1 AS p WHERE NOT EXISTS ("
+            "   SELECT 1 FROM service_endpoints WHERE port = ?1)"
+            "  UNION ALL SELECT e.port + 1 FROM service_endpoints e"
+            "  WHERE e.port BETWEEN ?1 AND ?2 - 1 AND NOT EXISTS ("
+            "   SELECT 1 FROM service_endpoints n WHERE n.port = e.port + 1))");
+        free->bind(1, first_port);
+        free->bind(2, last_port);
+        free->executeStep();
+        if (free->getColumn(0).isNull()) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("every host port from ", first_port, " to ",
+                           last_port, " is held by another service"));
+        }
+        port = free->getColumn(0).getInt();
+        Query insert(c,
+                     "INSERT INTO service_endpoints (service_pk, address, port)"
+                     " VALUES (?, ?, ?)");
+        insert->bind(1, pk);
+        insert->bind(2, std::string(address));
+        insert->bind(3, port);
+        insert->exec();
+        return absl::OkStatus();
+      }));
+  return port;
+}
+
+absl::Status SqliteStore::RecordImageDigest(absl::string_view service_id,
+                                            int64_t version,
+                                            absl::string_view digest) {
+  return Write("record image digest", [&](WriteContext& w) -> absl::Status {
+    Query q(
+        w.connection,
+        "UPDATE service_images SET digest = ?1 WHERE version = ?2"
+        " AND service_pk = (SELECT pk FROM services WHERE service_id = ?3)");
+    q->bind(1, std::string(digest));
+    q->bind(2, version);
+    q->bind(3, std::string(service_id));
+    if (q->exec() == 0) {
+      return absl::NotFoundError(absl::StrCat(
+          "service ", service_id, " has no image version ", version));
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<StoreStats> SqliteStore::GetStats(absl::Time now) {

@@ -139,6 +139,11 @@ class SqliteStore final : public Store {
   absl::StatusOr<Purged> Purge(const PurgeRequest& request) override;
   absl::StatusOr<int> RecoverOperations(absl::Time latest_due) override;
   absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
+  absl::StatusOr<int> AllocateEndpoint(absl::string_view service_id,
+                                       absl::string_view address,
+                                       int first_port, int last_port) override;
+  absl::Status RecordImageDigest(absl::string_view service_id, int64_t version,
+                                 absl::string_view digest) override;
 
   // Transactions committed so far: with group commit, fewer than writes.
   int64_t commits() const;

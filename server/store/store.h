@@ -338,6 +338,24 @@ class Store {
   // its deadline), if any operation is open.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDueTime() = 0;
 
+  // For a runtime that publishes a service on a host port: the service's
+  // port, the lowest in [first_port, last_port] that no other service holds,
+  // allocated on the first call and the same on every later one until the
+  // service is deleted (which frees it). The endpoint is then
+  // "address:port" (see domain::Service::endpoint). NOT_FOUND for an unknown
+  // service, FAILED_PRECONDITION for a deleted one, RESOURCE_EXHAUSTED when
+  // other services hold every port of the range.
+  virtual absl::StatusOr<int> AllocateEndpoint(absl::string_view service_id,
+                                               absl::string_view address,
+                                               int first_port,
+                                               int last_port) = 0;
+
+  // Records the digest of the runtime's private copy of an image version.
+  // NOT_FOUND if the service has no such version.
+  virtual absl::Status RecordImageDigest(absl::string_view service_id,
+                                         int64_t version,
+                                         absl::string_view digest) = 0;
+
   // For monitoring, at `now`. Reads only; its cost grows with the number of
   // open operations, not with the history.
   virtual absl::StatusOr<StoreStats> GetStats(absl::Time now) = 0;

@@ -1,6 +1,7 @@
 #include "worker/operation_worker.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -31,7 +32,9 @@ absl::Status RunCompute(runtime::Runtime& runtime, const store::Work& work) {
         return absl::InternalError(
             "the operation has no configuration or image to deploy");
       }
-      return runtime.Deploy({op.service_id, *work.image, *work.config});
+      return runtime.Deploy(
+          {op.service_id, *work.image, *work.config,
+           /*refresh_image=*/op.type == OperationType::kStartDeployment});
     case OperationType::kPauseService:
       return runtime.Stop(op.service_id);
     case OperationType::kDeleteService:
@@ -123,6 +126,73 @@ absl::StatusOr<int> OperationWorker::RunOnce() {
   return finished;
 }
 
+absl::StatusOr<int> OperationWorker::Reconcile() {
+  ASSIGN_OR_RETURN(const runtime::Inventory inventory, runtime_.List());
+  std::map<std::string, domain::ServiceRef> live;
+  std::map<std::string, domain::ServiceStatus> status;
+  std::string token;
+  do {
+    ASSIGN_OR_RETURN(
+        store::Page<domain::Service> page,
+        store_.ListServices(domain::AccountScope{}, 100, token, std::nullopt));
+    for (const domain::Service& service : page.items) {
+      live[service.id] = {service.account_id, service.name, service.id};
+      status[service.id] = service.status;
+    }
+    token = page.next_token;
+  } while (!token.empty());
+
+  int fixes = 0;
+  absl::Status first_error;
+  auto report = [&](const std::string& id, absl::string_view what,
+                    const absl::Status& result) {
+    if (result.ok()) {
+      ++fixes;
+      common::Log(common::LogLevel::kInfo,
+                  absl::StrCat("reconcile: service ", id, ": ", what));
+    } else {
+      first_error.Update(result);
+      common::Log(common::LogLevel::kWarning,
+                  absl::StrCat("reconcile: service ", id, ": ", what,
+                               " failed: ", result.message()));
+    }
+  };
+  for (const auto& [id, ref] : live) {
+    if (status[id] != domain::ServiceStatus::kRunning ||
+        inventory.running.contains(id)) {
+      continue;
+    }
+    absl::StatusOr<domain::Service> service = store_.GetService(ref);
+    if (!service.ok()) {
+      first_error.Update(service.status());
+      continue;
+    }
+    if (!service->config || !service->deployed_image) {
+      continue;
+    }
+    report(id,
+           absl::StrCat("RUNNING with no compute up; deployed version ",
+                        service->deployed_image->version, " again"),
+           runtime_.Deploy({id, *service->deployed_image, *service->config}));
+  }
+  for (const std::string& id : inventory.held) {
+    auto it = status.find(id);
+    if (it == status.end()) {
+      report(id, "held by the runtime but deleted or unknown; removed it",
+             runtime_.Remove(id));
+    } else if (inventory.running.contains(id) &&
+               it->second != domain::ServiceStatus::kRunning &&
+               it->second != domain::ServiceStatus::kOperationInProgress) {
+      report(id,
+             absl::StrCat("compute up while ", domain::ToString(it->second),
+                          "; stopped it"),
+             runtime_.Stop(id));
+    }
+  }
+  RETURN_IF_ERROR(first_error);
+  return fixes;
+}
+
 void OperationWorker::Start() {
   absl::StatusOr<int> open =
       store_.RecoverOperations(clock_.Now() + options_.compute_time);
@@ -156,6 +226,18 @@ void OperationWorker::Wake() {
 }
 
 void OperationWorker::Loop() {
+  if (options_.reconcile_on_start) {
+    absl::StatusOr<int> fixes = Reconcile();
+    if (!fixes.ok()) {
+      common::Log(common::LogLevel::kError,
+                  absl::StrCat("reconcile: ", fixes.status().ToString()));
+    } else {
+      common::Log(common::LogLevel::kInfo,
+                  absl::StrCat("reconcile: the runtime agrees with the "
+                               "database after ",
+                               *fixes, " fixes"));
+    }
+  }
   absl::Duration backoff = absl::Milliseconds(50);
   while (true) {
     {

@@ -31,6 +31,10 @@ struct WorkerOptions {
   absl::Duration compute_time = absl::Milliseconds(200);
   // Operations taken from the store per transaction.
   int batch_size = 256;
+  // On Start, before the first operation, make the runtime agree with the
+  // database (see Reconcile). For runtimes whose compute outlives the
+  // process; the simulated one starts empty and must not.
+  bool reconcile_on_start = false;
 };
 
 class OperationWorker {
@@ -56,6 +60,15 @@ class OperationWorker {
 
   // Tells the thread that an operation was accepted.
   void Wake();
+
+  // Makes the runtime agree with the database, logging each fix: a RUNNING
+  // service whose compute is not up is deployed again (its deployed version
+  // and configuration); compute left up for a service that is PAUSED or
+  // failed is stopped; whatever the runtime holds of a service that is
+  // deleted or unknown is removed. Services with an open operation are left
+  // to it. Returns how many fixes it made, or the first error (it goes on
+  // with the other services after a runtime error).
+  absl::StatusOr<int> Reconcile();
 
  private:
   void Loop();

@@ -95,10 +95,10 @@ TEST(OutputTest, TextListsOfScalarsHaveALinePerValue) {
 
 TEST(OutputTest, TextLineHasAColumnForEveryScalarFieldOfTheType) {
   // service_name, service_id, service_arn, service_url, created_at,
-  // updated_at, deleted_at, status, etag.
+  // updated_at, deleted_at, status, etag, endpoint.
   EXPECT_EQ(FormatTextLine(Described().service()),
             "web\t\t" + std::string(kArn) +
-                "\t\t2026-11-18T11:06:40.123Z\t\t\tRUNNING\t2-01234567");
+                "\t\t2026-11-18T11:06:40.123Z\t\t\tRUNNING\t2-01234567\t");
 }
 
 TEST(OutputTest, TableHasKeyValueSectionsForMessages) {

@@ -147,29 +147,26 @@ TEST(ConnectionArnTest, IsMadeOfTheConnectionsOwnAccount) {
 }
 
 TEST(ParseConnectionArnTest, RoundTripsAndRefusesOtherPlacesAndTypes) {
-  const std::string arn =
-      ConnectionArn(kRegion, {kAccount, "my-github", kId});
+  const std::string arn = ConnectionArn(kRegion, {kAccount, "my-github", kId});
   auto ref = ParseConnectionArn(kRegion, kHere, arn, "connection_arn");
   ASSERT_THAT(ref, IsOk());
   EXPECT_EQ(*ref, (ConnectionRef{kAccount, "my-github", kId}));
   EXPECT_TRUE(IsConnectionArn(arn));
 
-  EXPECT_THAT(
-      ParseConnectionArn(kRegion, AccountScope{"999999999999"}, arn,
-                         "connection_arn"),
-      StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(ParseConnectionArn("eu-west-1", kEveryAccount, arn,
+  EXPECT_THAT(ParseConnectionArn(kRegion, AccountScope{"999999999999"}, arn,
                                  "connection_arn"),
               StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      ParseConnectionArn("eu-west-1", kEveryAccount, arn, "connection_arn"),
+      StatusIs(absl::StatusCode::kNotFound));
   const std::string service = ServiceArn(kRegion, kAccount, "my-web", kId);
   EXPECT_FALSE(IsConnectionArn(service));
   EXPECT_THAT(ParseConnectionArn(kRegion, kHere, service, "connection_arn"),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(
-      ParseConnectionArn(kRegion, kHere, "connection/my-github",
-                         "connection_arn"),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               StartsWith("connection_arn: ")));
+  EXPECT_THAT(ParseConnectionArn(kRegion, kHere, "connection/my-github",
+                                 "connection_arn"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       StartsWith("connection_arn: ")));
 }
 
 TEST(ParseServiceArnTest, AnyAccountIsInScopeOfEveryAccount) {

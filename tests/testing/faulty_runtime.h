@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "runtime/simulated_runtime.h"
@@ -54,6 +55,8 @@ class FaultyRuntime final : public runtime::Runtime {
     }
     return inner_.Remove(service_id);
   }
+
+  absl::StatusOr<runtime::Inventory> List() override { return inner_.List(); }
 
   const runtime::SimulatedRuntime& inner() const { return inner_; }
   runtime::SimulatedRuntime& inner() { return inner_; }

@@ -43,6 +43,7 @@ using ::servicemanager::testing::FakeClock;
 using ::servicemanager::testing::FaultyRuntime;
 using ::servicemanager::testing::IsOk;
 using ::servicemanager::testing::SequentialIds;
+using ::servicemanager::testing::StatusIs;
 using ::servicemanager::testing::TempDir;
 using ::servicemanager::worker::OperationWorker;
 using ::servicemanager::worker::WorkerOptions;
@@ -501,3 +502,73 @@ TEST_F(OperationWorkerTest, ThousandsOfPendingOperationsAllFinish) {
 }
 
 }  // namespace
+
+TEST_F(OperationWorkerTest, ReconcileMakesTheRuntimeAgreeWithTheDatabase) {
+  const Service lost = CreateRunning("lost-web");
+  const Service paused = CreateRunning("paused-web");
+  Start(paused, OperationType::kPauseService);
+  ASSERT_EQ(Settle(), 1);
+  // What a restart can find: a RUNNING service with no compute, compute of
+  // a PAUSED service, and compute of a service the database does not know.
+  ASSERT_THAT(runtime_.inner().Stop(lost.id), IsOk());
+  ASSERT_THAT(runtime_.inner().Deploy(
+                  {paused.id, *paused.deployed_image, *paused.config}),
+              IsOk());
+  const std::string stray(32, 'f');
+  ASSERT_THAT(
+      runtime_.inner().Deploy({stray, *paused.deployed_image, *paused.config}),
+      IsOk());
+
+  absl::StatusOr<int> fixes = worker_->Reconcile();
+  ASSERT_THAT(fixes, IsOk());
+  EXPECT_EQ(*fixes, 3);
+  auto restarted = Instance(lost);
+  ASSERT_TRUE(restarted.has_value()) << "the RUNNING service runs again";
+  EXPECT_EQ(restarted->image.version, 1);
+  EXPECT_FALSE(Instance(paused).has_value());
+  EXPECT_THAT(runtime_.inner().ImageCopies(paused.id), ElementsAre(1))
+      << "a paused service keeps its image copy";
+  EXPECT_FALSE(runtime_.inner().Find(stray).has_value());
+  EXPECT_THAT(runtime_.inner().ImageCopies(stray), IsEmpty());
+
+  fixes = worker_->Reconcile();
+  ASSERT_THAT(fixes, IsOk());
+  EXPECT_EQ(*fixes, 0) << "a second pass finds nothing to fix";
+}
+
+TEST_F(OperationWorkerTest, HostPortIsKeptAcrossPauseAndFreedOnDelete) {
+  // The port the store gives a service from the range 20000-20001.
+  auto Port = [this](const Service& service) {
+    absl::StatusOr<int> port =
+        store_->AllocateEndpoint(service.id, "127.0.0.1", 20000, 20001);
+    EXPECT_THAT(port, IsOk());
+    return port.ok() ? *port : -1;
+  };
+  const Service first = CreateRunning("first-web");
+  const Service second = CreateRunning("second-web");
+  EXPECT_EQ(Get(first).endpoint, "") << "no port until a runtime asks";
+  EXPECT_EQ(Port(first), 20000);
+  EXPECT_EQ(Port(second), 20001);
+  EXPECT_EQ(Port(first), 20000) << "a service keeps its port";
+  EXPECT_EQ(Get(first).endpoint, "127.0.0.1:20000");
+
+  Start(first, OperationType::kPauseService);
+  ASSERT_EQ(Settle(), 1);
+  EXPECT_EQ(Get(first).endpoint, "127.0.0.1:20000");
+  const Service third = CreateRunning("third-web");
+  EXPECT_THAT(store_->AllocateEndpoint(third.id, "127.0.0.1", 20000, 20001),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+
+  Start(first, OperationType::kDeleteService);
+  ASSERT_EQ(Settle(), 1);
+  EXPECT_THAT(store_->AllocateEndpoint(first.id, "127.0.0.1", 20000, 20001),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(Port(third), 20000) << "a deleted service's port is free again";
+}
+
+TEST_F(OperationWorkerTest, DigestIsRecordedForAnImageVersionThatExists) {
+  const Service service = CreateRunning("digest-web");
+  EXPECT_THAT(store_->RecordImageDigest(service.id, 1, "sha256:0123"), IsOk());
+  EXPECT_THAT(store_->RecordImageDigest(service.id, 2, "sha256:0123"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
