@@ -13,6 +13,11 @@ packages=(
 if [ "${SM_DEPS_AWS_CLIENTS:-1}" != 0 ]; then
   packages+=(python3-boto3 awscli)
 fi
+# clang and its libFuzzer runtime for the fuzz build (tools/fuzz.sh). The
+# Docker build stage runs no tests and sets SM_DEPS_FUZZ=0.
+if [ "${SM_DEPS_FUZZ:-1}" != 0 ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
