@@ -298,6 +298,7 @@ void Serve(const Flags& flags,
   // gRPC sets SO_REUSEPORT by default: a second server on the same port would
   // start and silently take half the connections. A taken port is an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(servicemanager::api::kMaxRequestBytes);
   int port = 0;
   builder.AddListeningPort(flags.listen, security.credentials, &port);
   builder.RegisterService(&service);

@@ -19,6 +19,11 @@ fi
 if [ "${SM_DEPS_CONTAINERS:-1}" != 0 ]; then
   packages+=(podman runc busybox-static)
 fi
+# clang and its libFuzzer runtime for the fuzz build (tools/fuzz.sh). The
+# Docker build stage runs no tests and sets SM_DEPS_FUZZ=0.
+if [ "${SM_DEPS_FUZZ:-1}" != 0 ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"

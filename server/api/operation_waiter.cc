@@ -33,6 +33,10 @@ absl::StatusOr<absl::Duration> WaitFor(const v1::WaitOperationRequest& request,
     if (timeout.seconds() < 0 || timeout.nanos() < 0) {
       return absl::InvalidArgumentError("timeout: must not be negative");
     }
+    if (timeout.nanos() > 999999999) {
+      return absl::InvalidArgumentError(
+          "timeout.nanos: must be at most 999999999");
+    }
     wait = std::min(wait, absl::Seconds(timeout.seconds()) +
                               absl::Nanoseconds(timeout.nanos()));
   }

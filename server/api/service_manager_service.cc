@@ -151,6 +151,7 @@ absl::StatusOr<store::CallOptions> ServiceManagerService::CallOptionsOf(
   store::CallOptions options;
   options.validate_only = request.validate_only();
   if constexpr (requires { request.etag(); }) {
+    RETURN_IF_ERROR(domain::ValidateEtag(request.etag()));
     if (!request.etag().empty()) {
       options.expected_etag = request.etag();
     }
@@ -337,6 +338,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListServices(
     ASSIGN_OR_RETURN(int page_size,
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
+    RETURN_IF_ERROR(domain::ValidatePageToken(request->next_token()));
     std::optional<absl::Time> deleted_since;
     if (request->show_deleted()) {
       deleted_since = clock_.Now() - options_.retention;
@@ -421,6 +423,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
     ASSIGN_OR_RETURN(int page_size,
                      domain::PageSize(MaxResults(request->has_max_results(),
                                                  request->max_results())));
+    RETURN_IF_ERROR(domain::ValidatePageToken(request->next_token()));
     ASSIGN_OR_RETURN(
         store::Page<domain::Operation> page,
         store_.ListOperations(ref, page_size, request->next_token()));

@@ -29,6 +29,12 @@ namespace servicemanager::api {
 
 namespace v1 = ::servicemanager::v1;
 
+// The largest request the server reads: a larger one is refused by gRPC
+// with RESOURCE_EXHAUSTED before any handler runs. Every server of the API
+// sets it (grpc::ServerBuilder::SetMaxReceiveMessageSize). A request within
+// every field limit fits unless it carries many long environment variables.
+inline constexpr int kMaxRequestBytes = 1 << 20;
+
 struct ApiOptions {
   // The region of this server's ARNs (--region).
   std::string region;

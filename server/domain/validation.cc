@@ -28,6 +28,15 @@ bool IsNameChar(char c) {
          c == '_';
 }
 
+bool AllDigits(absl::string_view text) {
+  for (char c : text) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool HasControlOrSpace(absl::string_view text) {
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
@@ -147,8 +156,10 @@ absl::Status ValidateSourceConfiguration(const SourceConfiguration& source,
   }
   const ImageConfiguration& image = source.image_configuration;
   const std::string image_field = absl::StrCat(repo, ".image_configuration");
+  // Digits only: SimpleAtoi alone would take " +80 " and keep it so.
   int port = 0;
-  if (!absl::SimpleAtoi(image.port, &port) || port < 1 || port > 65535) {
+  if (image.port.empty() || image.port.size() > 5 || !AllDigits(image.port) ||
+      !absl::SimpleAtoi(image.port, &port) || port < 1 || port > 65535) {
     return Invalid(absl::StrCat(image_field, ".port"),
                    "must be a number from 1 to 65535");
   }
@@ -156,12 +167,22 @@ absl::Status ValidateSourceConfiguration(const SourceConfiguration& source,
     return Invalid(absl::StrCat(image_field, ".start_command"),
                    "must be at most 51200 characters long");
   }
+  if (absl::StrContains(image.start_command, '\n') ||
+      absl::StrContains(image.start_command, '\r')) {
+    return Invalid(absl::StrCat(image_field, ".start_command"),
+                   "must not contain line breaks");
+  }
   for (const auto* vars : {&image.runtime_environment_variables,
                            &image.runtime_environment_secrets}) {
     const std::string vars_field =
         absl::StrCat(image_field, vars == &image.runtime_environment_variables
                                       ? ".runtime_environment_variables"
                                       : ".runtime_environment_secrets");
+    if (vars->size() > kMaxEnvironmentVariables) {
+      return Invalid(
+          vars_field,
+          absl::StrCat("at most ", kMaxEnvironmentVariables, " are allowed"));
+    }
     for (const auto& [name, value] : *vars) {
       if (name.empty() || name.size() > 256) {
         return Invalid(vars_field, "names must be 1 to 256 characters long");
@@ -230,6 +251,10 @@ absl::Status ValidateHealthCheckConfiguration(
 
 absl::Status ValidateTagKeys(const std::vector<std::string>& keys,
                              absl::string_view field) {
+  if (keys.size() > kMaxTagsPerResource) {
+    return Invalid(field, absl::StrCat("at most ", kMaxTagsPerResource,
+                                       " tags are allowed"));
+  }
   std::set<absl::string_view> seen;
   for (const std::string& key : keys) {
     if (key.empty() || key.size() > 128) {
@@ -244,10 +269,6 @@ absl::Status ValidateTagKeys(const std::vector<std::string>& keys,
       return Invalid(field, absl::StrCat("tag key \"", key, "\" is repeated"));
     }
   }
-  if (keys.size() > kMaxTagsPerResource) {
-    return Invalid(field, absl::StrCat("at most ", kMaxTagsPerResource,
-                                       " tags are allowed"));
-  }
   return absl::OkStatus();
 }
 
@@ -256,13 +277,19 @@ absl::Status ValidateTags(const std::vector<Tag>& tags,
   std::vector<std::string> keys;
   keys.reserve(tags.size());
   for (const Tag& tag : tags) {
+    keys.push_back(tag.key);
+  }
+  // Keys first: a value's message quotes its key, which must be short.
+  if (absl::Status s = ValidateTagKeys(keys, field); !s.ok()) {
+    return s;
+  }
+  for (const Tag& tag : tags) {
     if (tag.value.size() > 256) {
       return Invalid(field, absl::StrCat("the value of tag \"", tag.key,
                                          "\" must be at most 256 characters"));
     }
-    keys.push_back(tag.key);
   }
-  return ValidateTagKeys(keys, field);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> PageSize(std::optional<int32_t> max_results) {
@@ -284,6 +311,23 @@ absl::Status ValidateClientToken(absl::string_view token) {
     if (c < 0x20 || c > 0x7e) {
       return Invalid("client_token", "must be printable ASCII characters");
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePageToken(absl::string_view token) {
+  if (token.size() > kMaxPageTokenLength) {
+    return Invalid("next_token",
+                   absl::StrCat("must be at most ", kMaxPageTokenLength,
+                                " characters long"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEtag(absl::string_view etag) {
+  if (etag.size() > kMaxEtagLength) {
+    return Invalid("etag", absl::StrCat("must be at most ", kMaxEtagLength,
+                                        " characters long"));
   }
   return absl::OkStatus();
 }

@@ -4,6 +4,7 @@
 #ifndef SERVICEMANAGER_SERVER_DOMAIN_VALIDATION_H_
 #define SERVICEMANAGER_SERVER_DOMAIN_VALIDATION_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,13 @@ namespace servicemanager::domain {
 inline constexpr int kMaxTagsPerResource = 50;
 inline constexpr int kDefaultPageSize = 20;
 inline constexpr int kMaxPageSize = 100;
+// Not App Runner's (its model sets no count): at most this many runtime
+// environment variables, and as many secrets, on a service.
+inline constexpr int kMaxEnvironmentVariables = 100;
+// App Runner's NextToken: 1-1024 characters.
+inline constexpr size_t kMaxPageTokenLength = 1024;
+// Our etags ("<revision>-<8 hex>") are under 30 characters.
+inline constexpr size_t kMaxEtagLength = 64;
 
 // 4-40 characters: [A-Za-z0-9][A-Za-z0-9-_]{3,39}.
 absl::Status ValidateServiceName(absl::string_view name);
@@ -38,8 +46,13 @@ absl::StatusOr<std::string> CanonicalDomainName(absl::string_view name,
 absl::Status ValidateImageIdentifier(absl::string_view identifier,
                                      absl::string_view field);
 
-// Checks every part and rewrites cpu and memory in their canonical number
-// form ("1 vCPU" -> "1024", "2 GB" -> "2048"). `field` prefixes messages.
+// Checks every part of a source configuration: image identifier, port
+// ("1"-"65535", digits only), start command (at most 51200 characters, no line
+// breaks), environment variables and secrets (at most kMaxEnvironmentVariables
+// of each, names 1-256 characters, values at most 51200).
+// CanonicalizeInstanceConfiguration checks cpu and memory and rewrites them in
+// their canonical number form ("1 vCPU" -> "1024", "2 GB" -> "2048"). `field`
+// prefixes messages.
 absl::Status ValidateSourceConfiguration(const SourceConfiguration& source,
                                          absl::string_view field);
 absl::Status CanonicalizeInstanceConfiguration(InstanceConfiguration& instance,
@@ -56,6 +69,13 @@ absl::Status ValidateTagKeys(const std::vector<std::string>& keys,
 
 // A client token: 1-64 printable ASCII characters.
 absl::Status ValidateClientToken(absl::string_view token);
+
+// A page token (next_token): empty, or at most kMaxPageTokenLength
+// characters. Whether it belongs to the listing is the store's to say.
+absl::Status ValidatePageToken(absl::string_view token);
+
+// An etag: empty (no check), or at most kMaxEtagLength characters.
+absl::Status ValidateEtag(absl::string_view etag);
 
 // An operation id: a UUID, 36 characters (App Runner's shape).
 absl::Status ValidateOperationId(absl::string_view id);

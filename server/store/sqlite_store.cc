@@ -118,11 +118,6 @@ constexpr char kSelectService[] =
     " deployed_image_version, created_at, updated_at, deleted_at, revision,"
     " account_id"
     " FROM services WHERE service_id = ?";
-constexpr char kSelectServiceByPk[] =
-    "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
-    " account_id"
-    " FROM services WHERE pk = ?";
 constexpr char kSelectLiveServices[] =
     "SELECT pk, service_id, name, url, status, config_version,"
     " deployed_image_version, created_at, updated_at, deleted_at, revision,"

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -22,8 +23,10 @@ using ::servicemanager::domain::PageSize;
 using ::servicemanager::domain::SourceConfiguration;
 using ::servicemanager::domain::Tag;
 using ::servicemanager::domain::ValidateConnectionName;
+using ::servicemanager::domain::ValidateEtag;
 using ::servicemanager::domain::ValidateHealthCheckConfiguration;
 using ::servicemanager::domain::ValidateImageIdentifier;
+using ::servicemanager::domain::ValidatePageToken;
 using ::servicemanager::domain::ValidateServiceName;
 using ::servicemanager::domain::ValidateSourceConfiguration;
 using ::servicemanager::domain::ValidateTagKeys;
@@ -32,6 +35,7 @@ using ::servicemanager::testing::IsOk;
 using ::servicemanager::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
@@ -112,6 +116,76 @@ TEST(ValidateSourceConfigurationTest, PortFromOneTo65535) {
   }
 }
 
+TEST(ValidateSourceConfigurationTest, PortIsDigitsOnly) {
+  EXPECT_THAT(ValidateSourceConfiguration(SourceWithPort("08080"), "source"),
+              IsOk());
+  // absl::SimpleAtoi alone takes these, and the port was kept as written.
+  for (const char* port : {" 8080", "8080 ", "+8080", "000008080"}) {
+    SCOPED_TRACE(port);
+    EXPECT_THAT(
+        ValidateSourceConfiguration(SourceWithPort(port), "source"),
+        StatusIs(
+            kInvalid,
+            StartsWith("source.image_repository.image_configuration.port")));
+  }
+}
+
+TEST(ValidateSourceConfigurationTest, StartCommandIsOneLineOfAtMost51200) {
+  SourceConfiguration source = SourceWithPort("8080");
+  source.image_configuration.start_command = std::string(51200, 'x');
+  EXPECT_THAT(ValidateSourceConfiguration(source, "source"), IsOk());
+  source.image_configuration.start_command = std::string(51201, 'x');
+  EXPECT_THAT(ValidateSourceConfiguration(source, "source"),
+              StatusIs(kInvalid, StartsWith("source.image_repository.image_"
+                                            "configuration.start_command")));
+  for (const char* command : {"serve\nrm -rf /", "serve\r"}) {
+    source.image_configuration.start_command = command;
+    EXPECT_THAT(ValidateSourceConfiguration(source, "source"),
+                StatusIs(kInvalid, StartsWith("source.image_repository.image_"
+                                              "configuration.start_command")));
+  }
+}
+
+TEST(ValidateSourceConfigurationTest, AtMostAHundredVariablesAndSecrets) {
+  for (bool secrets : {false, true}) {
+    SCOPED_TRACE(secrets);
+    SourceConfiguration source = SourceWithPort("8080");
+    auto& vars = secrets
+                     ? source.image_configuration.runtime_environment_secrets
+                     : source.image_configuration.runtime_environment_variables;
+    for (int i = 0; i < 100; ++i) {
+      vars[absl::StrCat("VAR_", i)] = "value";
+    }
+    EXPECT_THAT(ValidateSourceConfiguration(source, "source"), IsOk());
+    vars["VAR_100"] = "value";
+    EXPECT_THAT(
+        ValidateSourceConfiguration(source, "source"),
+        StatusIs(kInvalid, AllOf(StartsWith(absl::StrCat(
+                                     "source.image_repository.image_"
+                                     "configuration.runtime_environment_",
+                                     secrets ? "secrets" : "variables")),
+                                 HasSubstr("100"))));
+  }
+}
+
+TEST(ValidateSourceConfigurationTest, VariableNamesAndValuesAreBounded) {
+  SourceConfiguration source = SourceWithPort("8080");
+  auto& vars = source.image_configuration.runtime_environment_variables;
+  vars[std::string(256, 'N')] = std::string(51200, 'v');
+  EXPECT_THAT(ValidateSourceConfiguration(source, "source"), IsOk());
+  for (const auto& [name, value] :
+       {std::pair<std::string, std::string>{std::string(257, 'N'), ""},
+        {"", "v"},
+        {"NAME", std::string(51201, 'v')}}) {
+    vars.clear();
+    vars[name] = value;
+    EXPECT_THAT(ValidateSourceConfiguration(source, "source"),
+                StatusIs(kInvalid, StartsWith("source.image_repository.image_"
+                                              "configuration.runtime_"
+                                              "environment_variables")));
+  }
+}
+
 TEST(ValidateSourceConfigurationTest, MissingImageNamesItsField) {
   SourceConfiguration source = SourceWithPort("8080");
   source.image_identifier.clear();
@@ -181,6 +255,38 @@ TEST(ValidateTagsTest, AtMostFiftyTags) {
   EXPECT_THAT(ValidateTags(NTags(51), "tags"),
               StatusIs(kInvalid, StartsWith("tags: ")));
   EXPECT_THAT(ValidateTags({}, "tags"), IsOk());
+}
+
+TEST(ValidateTagsTest, AValueMessageNeverQuotesALongKey) {
+  // The value used to be checked first, and its message quoted the whole key.
+  const absl::Status status =
+      ValidateTags({{std::string(5000, 'k'), std::string(300, 'v')}}, "tags");
+  EXPECT_THAT(status, StatusIs(kInvalid, StartsWith("tags: ")));
+  EXPECT_LT(status.message().size(), 300u);
+}
+
+TEST(ValidateTagsTest, TheCountIsCheckedBeforeEachKey) {
+  std::vector<std::string> keys(51, std::string(200, 'k'));
+  EXPECT_THAT(ValidateTagKeys(keys, "tag_keys"),
+              StatusIs(kInvalid, AllOf(StartsWith("tag_keys: "),
+                                       HasSubstr("at most 50"))));
+}
+
+// --- Page tokens and etags ---------------------------------------------------
+
+TEST(ValidatePageTokenTest, AtMost1024Characters) {
+  EXPECT_THAT(ValidatePageToken(""), IsOk());
+  EXPECT_THAT(ValidatePageToken(std::string(1024, 'a')), IsOk());
+  EXPECT_THAT(ValidatePageToken(std::string(1025, 'a')),
+              StatusIs(kInvalid, AllOf(StartsWith("next_token: "),
+                                       Not(HasSubstr("aaaa")))));
+}
+
+TEST(ValidateEtagTest, AtMost64Characters) {
+  EXPECT_THAT(ValidateEtag(""), IsOk());
+  EXPECT_THAT(ValidateEtag(std::string(64, '1')), IsOk());
+  EXPECT_THAT(ValidateEtag(std::string(65, '1')),
+              StatusIs(kInvalid, StartsWith("etag: ")));
 }
 
 // --- Page size -------------------------------------------------------------

@@ -315,6 +315,33 @@ TEST_F(ServerProcessTest, ARetryAfterARestartGetsTheSameOperation) {
       << "one create and one pause, however often it was retried";
 }
 
+TEST_F(ServerProcessTest, ARequestOverOneMebibyteIsRefusedByGrpc) {
+  StartServer(/*worker_delay_ms=*/50);
+  auto create = [&](size_t command_bytes) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    v1::CreateServiceRequest request;
+    request.set_service_name("big-request");
+    auto* repo =
+        request.mutable_source_configuration()->mutable_image_repository();
+    repo->set_image_identifier("public.ecr.aws/hello/web:1");
+    repo->mutable_image_configuration()->set_start_command(
+        std::string(command_bytes, 'x'));
+    v1::CreateServiceResponse response;
+    return stub_->CreateService(&context, request, &response);
+  };
+  // Under 1 MiB the handler reads it and names the field over its limit.
+  grpc::Status read = create(1000 * 1000);
+  EXPECT_EQ(read.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(read.error_message(),
+              ::testing::HasSubstr("image_configuration.start_command: "));
+  // Over 1 MiB gRPC refuses it before any handler runs.
+  grpc::Status refused = create(1100 * 1000);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << refused.error_message();
+}
+
 TEST_F(ServerProcessTest, AThousandWaitersReturnWhenTheOperationEnds) {
   constexpr int kWaiters = 1000;
   constexpr int kChannels = 4;
