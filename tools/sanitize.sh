@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/sanitizer-env.sh
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSM_WERROR=ON \
-  -DSM_SANITIZE=ON >/dev/null
+# -O1 -g1 (line tables only): reports keep file and line, and the build takes
+# about half the time of -O2 -g on CI's two cores.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" \
+  -DSM_WERROR=ON -DSM_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"${SM_JOBS:-$(nproc)}"
 ctest --test-dir build-asan --output-on-failure -j"$(nproc)" --timeout 600
