@@ -656,8 +656,8 @@ struct Outcome {
 // ?1 and, if it needs it, the time as ?2.
 constexpr const char* kDeletePurgeList[] = {
     // Certificate records of its domains: released, not removed.
-    "UPDATE certificates SET released_at = ?2 WHERE pk IN"
-    " (SELECT certificate_pk FROM custom_domains WHERE service_pk = ?1)",
+    ("UPDATE certificates SET released_at = ?2 WHERE pk IN"
+     " (SELECT certificate_pk FROM custom_domains WHERE service_pk = ?1)"),
     // Custom domain links.
     "DELETE FROM custom_domains WHERE service_pk = ?1",
     // Configuration versions, with their environment and connection
