@@ -160,6 +160,16 @@ class ApiTest : public ::testing::Test {
     return response.service();
   }
 
+  v1::Operation DescribeOperation(const std::string& id) {
+    v1::DescribeOperationRequest request;
+    request.set_operation_id(id);
+    v1::DescribeOperationResponse response;
+    Outcome outcome =
+        Call(&v1::ServiceManager::Stub::DescribeOperation, request, &response);
+    EXPECT_EQ(outcome.code, grpc::StatusCode::OK) << outcome.message;
+    return response.operation();
+  }
+
   std::vector<v1::OperationSummary> Operations(const std::string& arn) {
     v1::ListOperationsRequest request;
     request.set_service_arn(arn);

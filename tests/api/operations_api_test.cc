@@ -78,16 +78,6 @@ class StreamReader {
 
 class OperationsApiTest : public ApiTest {
  protected:
-  v1::Operation DescribeOperation(const std::string& id) {
-    v1::DescribeOperationRequest request;
-    request.set_operation_id(id);
-    v1::DescribeOperationResponse response;
-    Outcome outcome =
-        Call(&v1::ServiceManager::Stub::DescribeOperation, request, &response);
-    EXPECT_EQ(outcome.code, grpc::StatusCode::OK) << outcome.message;
-    return response.operation();
-  }
-
   Outcome Wait(const std::string& id, absl::Duration timeout,
                v1::WaitOperationResponse* response) {
     v1::WaitOperationRequest request;

@@ -40,16 +40,6 @@ class StorageFaultTest : public ApiTest {
     ApiTest::TearDown();
   }
 
-  v1::Operation DescribeOperation(const std::string& id) {
-    v1::DescribeOperationRequest request;
-    request.set_operation_id(id);
-    v1::DescribeOperationResponse response;
-    Outcome outcome =
-        Call(&v1::ServiceManager::Stub::DescribeOperation, request, &response);
-    EXPECT_EQ(outcome.code, grpc::StatusCode::OK) << outcome.message;
-    return response.operation();
-  }
-
   std::string PauseId(const std::string& arn) {
     v1::PauseServiceRequest request;
     request.set_service_arn(arn);
