@@ -41,7 +41,8 @@ using domain::ServiceConfig;
 using domain::ServiceStatus;
 
 // One SQLite connection and its prepared statements. Used by one thread at a
-// time (the store's mutexes see to it).
+// time (the store's mutexes see to it), so it is opened without SQLite's own
+// lock around every call (SQLITE_OPEN_NOMUTEX).
 class Connection {
  public:
   Connection(const SqliteOptions& options, int flags)
@@ -103,6 +104,27 @@ class Query {
 
  private:
   SQLite::Statement& statement_;
+};
+
+// A read transaction on a reader connection, so that its statements see one
+// moment of the database; it ends (rolls back) when it goes out of scope.
+// BEGIN and ROLLBACK are prepared once per connection like every other
+// statement: SQLite::Transaction parses them on every use, which was a tenth
+// of a DescribeService call's CPU time.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& connection) : connection_(connection) {
+    Query(connection_, "BEGIN")->exec();
+  }
+  ~ReadTransaction() {
+    // Nothing was written, so a failure (no transaction left to end) is moot.
+    Query(connection_, "ROLLBACK")->tryExecuteStep();
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Connection& connection_;
 };
 
 // A service row and its internal key.
@@ -895,7 +917,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   return GuardSqlite(
       "open database", [&]() -> absl::StatusOr<std::unique_ptr<SqliteStore>> {
         auto writer = std::make_unique<Connection>(
-            options, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+            options, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE |
+                         SQLite::OPEN_NOMUTEX);
         SQLite::Database& db = writer->db();
         db.exec("PRAGMA journal_mode = WAL");
         db.exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
@@ -908,8 +931,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
                                 options.legacy_account_id));
         std::vector<std::unique_ptr<Connection>> readers;
         for (int i = 0; i < options.read_connections; ++i) {
-          readers.push_back(
-              std::make_unique<Connection>(options, SQLite::OPEN_READONLY));
+          readers.push_back(std::make_unique<Connection>(
+              options, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX));
           readers.back()->db().exec(cache_size);
         }
         return std::unique_ptr<SqliteStore>(
@@ -1202,7 +1225,7 @@ absl::StatusOr<Service> SqliteStore::GetService(
   return GuardSqlite("describe service", [&]() -> absl::StatusOr<Service> {
     // One read transaction, so the parts are of one moment (the environment
     // is a second statement).
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+    ReadTransaction tx(c);
     return ReadServiceSnapshot(c, service);
   });
 }
@@ -1221,7 +1244,7 @@ absl::StatusOr<Page<Service>> SqliteStore::ListServices(
   ReadLease lease = Read();
   Connection& c = *lease;
   return GuardSqlite("list services", [&]() -> absl::StatusOr<Page<Service>> {
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+    ReadTransaction tx(c);
     Page<Service> page;
     std::vector<ServiceRow> rows;
     {
@@ -1433,7 +1456,7 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
   Connection& c = *lease;
   return GuardSqlite(
       "list operations", [&]() -> absl::StatusOr<Page<Operation>> {
-        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+        ReadTransaction tx(c);
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
         int64_t before = INT64_MAX;
         if (!page_token.empty()) {
@@ -1502,7 +1525,7 @@ absl::StatusOr<std::vector<domain::Tag>> SqliteStore::ListTags(
   Connection& c = *lease;
   return GuardSqlite(
       "list tags", [&]() -> absl::StatusOr<std::vector<domain::Tag>> {
-        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+        ReadTransaction tx(c);
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
         std::vector<domain::Tag> tags;
         Query q(
@@ -1688,7 +1711,7 @@ absl::StatusOr<std::vector<domain::Tag>> SqliteStore::ListConnectionTags(
   Connection& c = *lease;
   return GuardSqlite(
       "list tags", [&]() -> absl::StatusOr<std::vector<domain::Tag>> {
-        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+        ReadTransaction tx(c);
         ASSIGN_OR_RETURN(ConnectionRow row, FindConnection(c, ref));
         std::vector<domain::Tag> tags;
         Query q(c,
@@ -1833,7 +1856,7 @@ absl::StatusOr<ServiceDomains> SqliteStore::ListCustomDomains(
   Connection& c = *lease;
   return GuardSqlite(
       "describe custom domains", [&]() -> absl::StatusOr<ServiceDomains> {
-        SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+        ReadTransaction tx(c);
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
         int64_t after = 0;
         if (!page_token.empty()) {
@@ -2216,7 +2239,7 @@ absl::StatusOr<StoreStats> SqliteStore::GetStats(absl::Time now) {
   Connection& c = *lease;
   return GuardSqlite("read statistics", [&]() -> absl::StatusOr<StoreStats> {
     // One read transaction, so that the numbers agree with each other.
-    SQLite::Transaction tx(c.db(), SQLite::TransactionBehavior::DEFERRED);
+    ReadTransaction tx(c);
     StoreStats stats;
     {
       // operations_due holds exactly the open operations.
