@@ -6,9 +6,11 @@
 #include <initializer_list>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -172,12 +174,93 @@ std::string FormatLogLine(LogFormat format, LogLevel level, absl::Time time,
 
 void SetLogFormat(LogFormat format) { log_format.store(format); }
 
+namespace {
+
+constexpr size_t kMaxBuffered = 64 * 1024;
+
+// The lines LogBuffered keeps while a LogFlusher runs.
+struct LogBuffer {
+  absl::Mutex mu;
+  std::string lines ABSL_GUARDED_BY(mu);
+  bool buffering ABSL_GUARDED_BY(mu) = false;
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+};
+
+LogBuffer& Buffer() {
+  static auto* buffer = new LogBuffer;
+  return *buffer;
+}
+
+void Write(absl::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+// Writes the buffered lines and then `line`, in one write.
+void WriteAfterBuffered(LogBuffer& buffer, absl::string_view line)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(buffer.mu) {
+  if (buffer.lines.empty()) {
+    Write(line);
+    return;
+  }
+  buffer.lines.append(line.data(), line.size());
+  Write(buffer.lines);
+  buffer.lines.clear();
+}
+
+}  // namespace
+
 void Log(LogLevel level, absl::string_view message,
          std::initializer_list<LogField> fields) {
   const std::string line =
       FormatLogLine(log_format.load(), level, absl::Now(), message, fields);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  LogBuffer& buffer = Buffer();
+  absl::MutexLock lock(&buffer.mu);
+  WriteAfterBuffered(buffer, line);
+}
+
+void LogBuffered(LogLevel level, absl::string_view message,
+                 std::initializer_list<LogField> fields) {
+  const std::string line =
+      FormatLogLine(log_format.load(), level, absl::Now(), message, fields);
+  LogBuffer& buffer = Buffer();
+  absl::MutexLock lock(&buffer.mu);
+  if (!buffer.buffering || buffer.lines.size() + line.size() > kMaxBuffered) {
+    WriteAfterBuffered(buffer, line);
+    return;
+  }
+  buffer.lines.append(line);
+}
+
+LogFlusher::LogFlusher(absl::Duration interval) {
+  LogBuffer& buffer = Buffer();
+  {
+    absl::MutexLock lock(&buffer.mu);
+    buffer.buffering = true;
+    buffer.stopping = false;
+  }
+  thread_ = std::thread([&buffer, interval] {
+    absl::MutexLock lock(&buffer.mu);
+    bool stopping = false;
+    while (!stopping) {
+      stopping = buffer.mu.AwaitWithTimeout(absl::Condition(&buffer.stopping),
+                                            interval);
+      if (!buffer.lines.empty()) {
+        Write(buffer.lines);
+        buffer.lines.clear();
+      }
+    }
+  });
+}
+
+LogFlusher::~LogFlusher() {
+  LogBuffer& buffer = Buffer();
+  {
+    absl::MutexLock lock(&buffer.mu);
+    buffer.buffering = false;
+    buffer.stopping = true;
+  }
+  thread_.join();
 }
 
 }  // namespace servicemanager::common

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <initializer_list>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +61,28 @@ void SetLogFormat(LogFormat format);
 // Thread-safe: each call writes one whole line.
 void Log(LogLevel level, absl::string_view message,
          std::initializer_list<LogField> fields = {});
+
+// As Log, for the lines that come in bulk (one per RPC): while a LogFlusher
+// runs, the line waits in memory and is written with the others in one
+// write. Without a LogFlusher it is written at once.
+void LogBuffered(LogLevel level, absl::string_view message,
+                 std::initializer_list<LogField> fields = {});
+
+// While it lives, LogBuffered lines are buffered: a thread writes them at
+// least every `interval`, and at once when 64 KiB are waiting. Every Log call
+// writes the buffered lines before its own, so lines keep their order. On
+// destruction it writes what is left. A process killed outright loses at
+// most `interval` of buffered lines. One at a time.
+class LogFlusher {
+ public:
+  explicit LogFlusher(absl::Duration interval);
+  ~LogFlusher();
+  LogFlusher(const LogFlusher&) = delete;
+  LogFlusher& operator=(const LogFlusher&) = delete;
+
+ private:
+  std::thread thread_;
+};
 
 // The line Log writes, newline included. Exposed for tests.
 std::string FormatLogLine(LogFormat format, LogLevel level, absl::Time time,

@@ -4,19 +4,31 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace {
 
 using ::servicemanager::common::FormatLogLine;
 using ::servicemanager::common::JsonString;
+using ::servicemanager::common::Log;
+using ::servicemanager::common::LogBuffered;
+using ::servicemanager::common::LogFlusher;
 using ::servicemanager::common::LogFormat;
 using ::servicemanager::common::LogLevel;
+using ::testing::ElementsAre;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
@@ -109,6 +121,72 @@ TEST(FormatLogLineTest, JsonWritesNonFiniteNumbersAsStrings) {
   google::protobuf::Struct object = ParseJson(line);
   EXPECT_EQ(object.fields().at("nan").string_value(), "nan");
   EXPECT_EQ(object.fields().at("inf").string_value(), "inf");
+}
+
+// The lines of `text` that are about `marker`, in order.
+std::vector<std::string> LinesWith(const std::string& text,
+                                   absl::string_view marker) {
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StrContains(line, marker)) {
+      lines.push_back(std::string(line.substr(line.find(' ') + 1)));
+    }
+  }
+  return lines;
+}
+
+TEST(LogBufferedTest, WithoutAFlusherWritesAtOnce) {
+  ::testing::internal::CaptureStderr();
+  LogBuffered(LogLevel::kInfo, "unbuffered-line");
+  EXPECT_THAT(
+      LinesWith(::testing::internal::GetCapturedStderr(), "unbuffered-line"),
+      ElementsAre("INFO unbuffered-line"));
+}
+
+TEST(LogBufferedTest, AFlusherWritesBufferedLinesInOrderBeforeTheNextLog) {
+  ::testing::internal::CaptureStderr();
+  std::string written;
+  {
+    // Longer than the test: only the Log call and the destruction write.
+    LogFlusher flusher(absl::Hours(1));
+    LogBuffered(LogLevel::kInfo, "ordered-1");
+    LogBuffered(LogLevel::kInfo, "ordered-2");
+    Log(LogLevel::kWarning, "ordered-3");
+    LogBuffered(LogLevel::kInfo, "ordered-4");
+  }
+  EXPECT_THAT(LinesWith(::testing::internal::GetCapturedStderr(), "ordered-"),
+              ElementsAre("INFO ordered-1", "INFO ordered-2",
+                          "WARNING ordered-3", "INFO ordered-4"));
+}
+
+TEST(LogBufferedTest, AFlusherWritesBufferedLinesWithinItsInterval) {
+  // Stderr into a pipe, read as the flusher writes.
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const int saved_stderr = dup(STDERR_FILENO);
+  std::fflush(stderr);
+  dup2(pipe_fds[1], STDERR_FILENO);
+  std::string seen;
+  {
+    LogFlusher flusher(absl::Milliseconds(10));
+    LogBuffered(LogLevel::kInfo, "interval-line");
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (!absl::StrContains(seen, "interval-line") && absl::Now() < give_up) {
+      pollfd readable{pipe_fds[0], POLLIN, 0};
+      if (poll(&readable, 1, 100) == 1) {
+        char chunk[4096];
+        const ssize_t n = read(pipe_fds[0], chunk, sizeof(chunk));
+        if (n > 0) seen.append(chunk, static_cast<size_t>(n));
+      }
+    }
+  }
+  std::fflush(stderr);
+  dup2(saved_stderr, STDERR_FILENO);
+  close(saved_stderr);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  EXPECT_THAT(LinesWith(seen, "interval-line"),
+              ElementsAre("INFO interval-line"));
 }
 
 }  // namespace
