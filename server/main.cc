@@ -46,7 +46,7 @@
 #include "domain/arn.h"
 #include "grpc/health/v1/health.pb.h"
 #include "observability/metrics.h"
-#include "observability/rpc_observer.h"
+#include "observability/rpc_recorder.h"
 #include "prometheus/exposer.h"
 #include "runtime/podman_runtime.h"
 #include "runtime/simulated_runtime.h"
@@ -241,9 +241,19 @@ void Serve(const Flags& flags,
            ParseDurationFlag(flags.client_token_retention),
        .certificate_retention = ParseDurationFlag(flags.certificate_retention),
        .interval = ParseDurationFlag(flags.janitor_interval)});
+  // Every call of the API is logged and counted; so are calls of methods the
+  // server does not have, under "unknown".
+  absl::flat_hash_set<std::string> methods = observability::MethodsOf(
+      {servicemanager::v1::ServiceManager::service_full_name()});
+  metrics.InitializeRpcs(
+      std::vector<std::string>(methods.begin(), methods.end()));
+  const observability::RpcRecorder recorder(metrics, std::move(methods));
+  observability::UnknownMethods unknown_methods(recorder);
   servicemanager::api::ServiceManagerService service(
       store, hub, clock, authorizer,
-      {.region = flags.region, .retention = ParseDurationFlag(flags.retention)},
+      {.region = flags.region,
+       .retention = ParseDurationFlag(flags.retention),
+       .rpc_recorder = &recorder},
       [&worker] { worker.Wake(); });
 
   // The worker runs before the server answers, so that health is SERVING
@@ -275,24 +285,9 @@ void Serve(const Flags& flags,
   grpc::EnableDefaultHealthCheckService(true);
   // grpc.reflection.v1alpha.ServerReflection, for grpcurl and the like.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  const std::string api_name =
-      servicemanager::v1::ServiceManager::service_full_name();
   // Referring to the health messages links their descriptors in, so that
   // reflection can describe grpc.health.v1.Health too.
-  const std::string health_name =
-      grpc::health::v1::HealthCheckRequest::descriptor()
-          ->file()
-          ->service(0)
-          ->full_name();
-  absl::flat_hash_set<std::string> methods = observability::MethodsOf(
-      {api_name, health_name, "grpc.reflection.v1alpha.ServerReflection"});
-  metrics.InitializeRpcs(
-      std::vector<std::string>(methods.begin(), methods.end()));
-  std::vector<
-      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-      interceptors;
-  interceptors.push_back(std::make_unique<observability::RpcObserverFactory>(
-      metrics, std::move(methods)));
+  grpc::health::v1::HealthCheckRequest::descriptor();
 
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default: a second server on the same port would
@@ -302,7 +297,7 @@ void Serve(const Flags& flags,
   int port = 0;
   builder.AddListeningPort(flags.listen, security.credentials, &port);
   builder.RegisterService(&service);
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  builder.RegisterCallbackGenericService(&unknown_methods);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     janitor.Stop();
@@ -378,7 +373,8 @@ void Serve(const Flags& flags,
   }
   for (grpc::HealthCheckServiceInterface* health : healths) {
     health->SetServingStatus("", true);
-    health->SetServingStatus(api_name, true);
+    health->SetServingStatus(
+        servicemanager::v1::ServiceManager::service_full_name(), true);
   }
   Log(LogLevel::kInfo,
       absl::StrCat("servicemanager ready: listening on ", HostOf(flags.listen),
@@ -787,5 +783,7 @@ int main(int argc, char** argv) {
   servicemanager::common::SetLogFormat(
       flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   gpr_set_log_function(LogGrpcMessage);
+  // The per-RPC lines are written in batches, at most 100 ms late.
+  servicemanager::common::LogFlusher flusher(absl::Milliseconds(100));
   return Run(flags);
 }

@@ -50,13 +50,13 @@ absl::StatusOr<absl::Duration> WaitFor(const v1::WaitOperationRequest& request,
 }  // namespace
 
 grpc::ServerUnaryReactor* OperationWaiter::Start(
-    grpc::CallbackServerContext* context,
+    CallRecord record, grpc::CallbackServerContext* context,
     const v1::WaitOperationRequest& request,
     v1::WaitOperationResponse* response, store::Store& store, ChangeHub& hub,
     const std::string& region, domain::AccountScope scope) {
-  auto waiter = std::make_shared<OperationWaiter>(context, response, store, hub,
-                                                  region, std::move(scope),
-                                                  request.operation_id());
+  auto waiter = std::make_shared<OperationWaiter>(
+      std::move(record), context, response, store, hub, region,
+      std::move(scope), request.operation_id());
   waiter->self_ = waiter;
   absl::Status valid = domain::ValidateOperationId(request.operation_id());
   absl::StatusOr<absl::Duration> wait = WaitFor(request, *context);
@@ -68,13 +68,15 @@ grpc::ServerUnaryReactor* OperationWaiter::Start(
   return waiter.get();
 }
 
-OperationWaiter::OperationWaiter(grpc::CallbackServerContext* context,
+OperationWaiter::OperationWaiter(CallRecord record,
+                                 grpc::CallbackServerContext* context,
                                  v1::WaitOperationResponse* response,
                                  store::Store& store, ChangeHub& hub,
                                  const std::string& region,
                                  domain::AccountScope scope,
                                  std::string operation_id)
-    : context_(context),
+    : record_(std::move(record)),
+      context_(context),
       response_(response),
       store_(store),
       hub_(hub),
@@ -130,6 +132,7 @@ void OperationWaiter::OnCancel() {
 }
 
 void OperationWaiter::OnDone() {
+  record_.Done();
   hub_.UnsubscribeOperation(operation_id_, this);
   // May destroy this waiter; nothing may touch it afterwards.
   std::shared_ptr<OperationWaiter> self = std::move(self_);
@@ -145,12 +148,12 @@ void OperationWaiter::Complete(
     finished_ = true;
   }
   if (!operation.ok()) {
-    Finish(ToGrpcStatus(operation.status(), *context_));
+    Finish(record_.Finishing(ToGrpcStatus(operation.status(), *context_)));
     return;
   }
   ToProto(*operation, region_, response_->mutable_operation());
   response_->set_done(domain::IsFinal(operation->status));
-  Finish(grpc::Status::OK);
+  Finish(record_.Finishing(grpc::Status::OK));
 }
 
 }  // namespace servicemanager::api

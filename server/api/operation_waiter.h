@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "api/call_record.h"
 #include "api/change_hub.h"
 #include "domain/arn.h"
 #include "domain/operation.h"
@@ -33,12 +34,12 @@ class OperationWaiter final
   // Starts serving the call; the waiter keeps itself alive until gRPC calls
   // OnDone. The store and hub must outlive every call.
   static grpc::ServerUnaryReactor* Start(
-      grpc::CallbackServerContext* context,
+      CallRecord record, grpc::CallbackServerContext* context,
       const v1::WaitOperationRequest& request,
       v1::WaitOperationResponse* response, store::Store& store, ChangeHub& hub,
       const std::string& region, domain::AccountScope scope);
 
-  OperationWaiter(grpc::CallbackServerContext* context,
+  OperationWaiter(CallRecord record, grpc::CallbackServerContext* context,
                   v1::WaitOperationResponse* response, store::Store& store,
                   ChangeHub& hub, const std::string& region,
                   domain::AccountScope scope, std::string operation_id);
@@ -55,6 +56,7 @@ class OperationWaiter final
   // Finishes the call with the operation or the error, once.
   void Complete(const absl::StatusOr<domain::Operation>& operation);
 
+  CallRecord record_;
   grpc::CallbackServerContext* const context_;
   v1::WaitOperationResponse* const response_;
   store::Store& store_;

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "api/call_record.h"
 #include "api/grpc_status.h"
 #include "api/operation_waiter.h"
 #include "api/proto_convert.h"
@@ -40,13 +41,25 @@ absl::Status RunGuarded(Body& body) {
   }
 }
 
+// Finishes a unary call with `status`, recording it first. The call keeps
+// gRPC's default reactor: with a reactor of its own, gRPC runs OnDone on
+// another thread, which cost a DescribeService call more than a quarter of
+// its CPU time (BENCHMARKS.md); so the latency recorded ends when the
+// response is handed to gRPC.
+void Finish(CallRecord& record, grpc::CallbackServerContext& context,
+            grpc::ServerUnaryReactor& reactor, const absl::Status& status) {
+  grpc::Status reply = record.Finishing(ToGrpcStatus(status, context));
+  record.Done();
+  reactor.Finish(std::move(reply));
+}
+
 // Runs a handler body and finishes the call with its status.
 template <typename Body>
-grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* Respond(CallRecord record,
+                                  grpc::CallbackServerContext* context,
                                   Body body) {
-  const absl::Status status = RunGuarded(body);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status, *context));
+  Finish(record, *context, *reactor, RunGuarded(body));
   return reactor;
 }
 
@@ -55,13 +68,14 @@ grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* context,
 // wait at once and share a commit. `body` must capture nothing of the
 // handler's stack (the request and response pointers stay valid).
 template <typename Body>
-grpc::ServerUnaryReactor* RespondFromPool(common::ThreadPool& pool,
+grpc::ServerUnaryReactor* RespondFromPool(CallRecord record,
+                                          common::ThreadPool& pool,
                                           grpc::CallbackServerContext* context,
                                           Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  pool.Schedule([context, reactor, body = std::move(body)]() mutable {
-    const absl::Status status = RunGuarded(body);
-    reactor->Finish(ToGrpcStatus(status, *context));
+  pool.Schedule([record = std::move(record), context, reactor,
+                 body = std::move(body)]() mutable {
+    Finish(record, *context, *reactor, RunGuarded(body));
   });
   return reactor;
 }
@@ -304,142 +318,154 @@ grpc::ServerUnaryReactor* ServiceManagerService::CreateService(
     grpc::CallbackServerContext* context,
     const v1::CreateServiceRequest* request,
     v1::CreateServiceResponse* response) {
-  return RespondFromPool(write_pool_, context,
-                         [this, context, request, response]() -> absl::Status {
-                           ASSIGN_OR_RETURN(
-                               Caller caller,
-                               authorizer_.Authorize(*context, Access::kWrite));
-                           return Create(caller, *request, *response);
-                         });
+  return RespondFromPool(
+      Record(SM_API_METHOD("CreateService")), write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
+        return Create(caller, *request, *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::DescribeService(
     grpc::CallbackServerContext* context,
     const v1::DescribeServiceRequest* request,
     v1::DescribeServiceResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Caller caller,
-                     authorizer_.Authorize(*context, Access::kRead));
-    ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(caller, request->service_arn(), "service_arn"));
-    ASSIGN_OR_RETURN(domain::Service service, store_.GetService(ref));
-    ToProto(service, options_.region, response->mutable_service());
-    return absl::OkStatus();
-  });
+  return Respond(
+      Record(SM_API_METHOD("DescribeService")), context, [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kRead));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->service_arn(), "service_arn"));
+        ASSIGN_OR_RETURN(domain::Service service, store_.GetService(ref));
+        ToProto(service, options_.region, response->mutable_service());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::ListServices(
     grpc::CallbackServerContext* context,
     const v1::ListServicesRequest* request,
     v1::ListServicesResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Caller caller,
-                     authorizer_.Authorize(*context, Access::kRead));
-    ASSIGN_OR_RETURN(int page_size,
-                     domain::PageSize(MaxResults(request->has_max_results(),
-                                                 request->max_results())));
-    RETURN_IF_ERROR(domain::ValidatePageToken(request->next_token()));
-    std::optional<absl::Time> deleted_since;
-    if (request->show_deleted()) {
-      deleted_since = clock_.Now() - options_.retention;
-    }
-    ASSIGN_OR_RETURN(store::Page<domain::Service> page,
-                     store_.ListServices(caller.scope, page_size,
-                                         request->next_token(), deleted_since));
-    for (const domain::Service& service : page.items) {
-      ToProto(service, options_.region, response->add_service_summary_list());
-    }
-    response->set_next_token(page.next_token);
-    return absl::OkStatus();
-  });
+  return Respond(
+      Record(SM_API_METHOD("ListServices")), context, [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kRead));
+        ASSIGN_OR_RETURN(int page_size,
+                         domain::PageSize(MaxResults(request->has_max_results(),
+                                                     request->max_results())));
+        RETURN_IF_ERROR(domain::ValidatePageToken(request->next_token()));
+        std::optional<absl::Time> deleted_since;
+        if (request->show_deleted()) {
+          deleted_since = clock_.Now() - options_.retention;
+        }
+        ASSIGN_OR_RETURN(
+            store::Page<domain::Service> page,
+            store_.ListServices(caller.scope, page_size, request->next_token(),
+                                deleted_since));
+        for (const domain::Service& service : page.items) {
+          ToProto(service, options_.region,
+                  response->add_service_summary_list());
+        }
+        response->set_next_token(page.next_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::UpdateService(
     grpc::CallbackServerContext* context,
     const v1::UpdateServiceRequest* request,
     v1::UpdateServiceResponse* response) {
-  return RespondFromPool(write_pool_, context,
-                         [this, context, request, response]() -> absl::Status {
-                           ASSIGN_OR_RETURN(
-                               Caller caller,
-                               authorizer_.Authorize(*context, Access::kWrite));
-                           return Update(caller, *request, *response);
-                         });
+  return RespondFromPool(
+      Record(SM_API_METHOD("UpdateService")), write_pool_, context,
+      [this, context, request, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kWrite));
+        return Update(caller, *request, *response);
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::StartDeployment(
     grpc::CallbackServerContext* context,
     const v1::StartDeploymentRequest* request,
     v1::StartDeploymentResponse* response) {
-  return RespondFromPool(
-      write_pool_, context, [this, context, request, response] {
-        return Start(*context, *request, OperationType::kStartDeployment,
-                     *response);
-      });
+  return RespondFromPool(Record(SM_API_METHOD("StartDeployment")), write_pool_,
+                         context, [this, context, request, response] {
+                           return Start(*context, *request,
+                                        OperationType::kStartDeployment,
+                                        *response);
+                         });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::PauseService(
     grpc::CallbackServerContext* context,
     const v1::PauseServiceRequest* request,
     v1::PauseServiceResponse* response) {
-  return RespondFromPool(
-      write_pool_, context, [this, context, request, response] {
-        return Start(*context, *request, OperationType::kPauseService,
-                     *response);
-      });
+  return RespondFromPool(Record(SM_API_METHOD("PauseService")), write_pool_,
+                         context, [this, context, request, response] {
+                           return Start(*context, *request,
+                                        OperationType::kPauseService,
+                                        *response);
+                         });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::ResumeService(
     grpc::CallbackServerContext* context,
     const v1::ResumeServiceRequest* request,
     v1::ResumeServiceResponse* response) {
-  return RespondFromPool(
-      write_pool_, context, [this, context, request, response] {
-        return Start(*context, *request, OperationType::kResumeService,
-                     *response);
-      });
+  return RespondFromPool(Record(SM_API_METHOD("ResumeService")), write_pool_,
+                         context, [this, context, request, response] {
+                           return Start(*context, *request,
+                                        OperationType::kResumeService,
+                                        *response);
+                         });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::DeleteService(
     grpc::CallbackServerContext* context,
     const v1::DeleteServiceRequest* request,
     v1::DeleteServiceResponse* response) {
-  return RespondFromPool(
-      write_pool_, context, [this, context, request, response] {
-        return Start(*context, *request, OperationType::kDeleteService,
-                     *response);
-      });
+  return RespondFromPool(Record(SM_API_METHOD("DeleteService")), write_pool_,
+                         context, [this, context, request, response] {
+                           return Start(*context, *request,
+                                        OperationType::kDeleteService,
+                                        *response);
+                         });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
     grpc::CallbackServerContext* context,
     const v1::ListOperationsRequest* request,
     v1::ListOperationsResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Caller caller,
-                     authorizer_.Authorize(*context, Access::kRead));
-    ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(caller, request->service_arn(), "service_arn"));
-    ASSIGN_OR_RETURN(int page_size,
-                     domain::PageSize(MaxResults(request->has_max_results(),
-                                                 request->max_results())));
-    RETURN_IF_ERROR(domain::ValidatePageToken(request->next_token()));
-    ASSIGN_OR_RETURN(
-        store::Page<domain::Operation> page,
-        store_.ListOperations(ref, page_size, request->next_token()));
-    for (const domain::Operation& op : page.items) {
-      ToProto(op, options_.region, response->add_operation_summary_list());
-    }
-    response->set_next_token(page.next_token);
-    return absl::OkStatus();
-  });
+  return Respond(
+      Record(SM_API_METHOD("ListOperations")), context, [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kRead));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->service_arn(), "service_arn"));
+        ASSIGN_OR_RETURN(int page_size,
+                         domain::PageSize(MaxResults(request->has_max_results(),
+                                                     request->max_results())));
+        RETURN_IF_ERROR(domain::ValidatePageToken(request->next_token()));
+        ASSIGN_OR_RETURN(
+            store::Page<domain::Operation> page,
+            store_.ListOperations(ref, page_size, request->next_token()));
+        for (const domain::Operation& op : page.items) {
+          ToProto(op, options_.region, response->add_operation_summary_list());
+        }
+        response->set_next_token(page.next_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::TagResource(
     grpc::CallbackServerContext* context, const v1::TagResourceRequest* request,
     v1::TagResourceResponse*) {
   return RespondFromPool(
-      write_pool_, context, [this, context, request]() -> absl::Status {
+      Record(SM_API_METHOD("TagResource")), write_pool_, context,
+      [this, context, request]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
         const std::string& arn = request->resource_arn();
@@ -463,7 +489,8 @@ grpc::ServerUnaryReactor* ServiceManagerService::UntagResource(
     grpc::CallbackServerContext* context,
     const v1::UntagResourceRequest* request, v1::UntagResourceResponse*) {
   return RespondFromPool(
-      write_pool_, context, [this, context, request]() -> absl::Status {
+      Record(SM_API_METHOD("UntagResource")), write_pool_, context,
+      [this, context, request]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
         const std::string& arn = request->resource_arn();
@@ -488,26 +515,29 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListTagsForResource(
     grpc::CallbackServerContext* context,
     const v1::ListTagsForResourceRequest* request,
     v1::ListTagsForResourceResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Caller caller,
-                     authorizer_.Authorize(*context, Access::kRead));
-    const std::string& arn = request->resource_arn();
-    std::vector<domain::Tag> tags;
-    if (domain::IsConnectionArn(arn)) {
-      ASSIGN_OR_RETURN(domain::ConnectionRef ref,
-                       domain::ParseConnectionArn(options_.region, caller.scope,
-                                                  arn, "resource_arn"));
-      ASSIGN_OR_RETURN(tags, store_.ListConnectionTags(ref));
-    } else {
-      ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                       Resolve(caller, arn, "resource_arn"));
-      ASSIGN_OR_RETURN(tags, store_.ListTags(ref));
-    }
-    for (const domain::Tag& tag : tags) {
-      ToProto(tag, response->add_tags());
-    }
-    return absl::OkStatus();
-  });
+  return Respond(
+      Record(SM_API_METHOD("ListTagsForResource")), context,
+      [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kRead));
+        const std::string& arn = request->resource_arn();
+        std::vector<domain::Tag> tags;
+        if (domain::IsConnectionArn(arn)) {
+          ASSIGN_OR_RETURN(
+              domain::ConnectionRef ref,
+              domain::ParseConnectionArn(options_.region, caller.scope, arn,
+                                         "resource_arn"));
+          ASSIGN_OR_RETURN(tags, store_.ListConnectionTags(ref));
+        } else {
+          ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                           Resolve(caller, arn, "resource_arn"));
+          ASSIGN_OR_RETURN(tags, store_.ListTags(ref));
+        }
+        for (const domain::Tag& tag : tags) {
+          ToProto(tag, response->add_tags());
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
@@ -515,7 +545,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::NotifySourceVersion(
     const v1::NotifySourceVersionRequest* request,
     v1::NotifySourceVersionResponse* response) {
   return RespondFromPool(
-      write_pool_, context,
+      Record(SM_API_METHOD("NotifySourceVersion")), write_pool_, context,
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
@@ -541,16 +571,18 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeOperation(
     grpc::CallbackServerContext* context,
     const v1::DescribeOperationRequest* request,
     v1::DescribeOperationResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Caller caller,
-                     authorizer_.Authorize(*context, Access::kRead));
-    RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
-    ASSIGN_OR_RETURN(
-        domain::Operation operation,
-        store_.GetOperation(caller.scope, request->operation_id()));
-    ToProto(operation, options_.region, response->mutable_operation());
-    return absl::OkStatus();
-  });
+  return Respond(
+      Record(SM_API_METHOD("DescribeOperation")), context,
+      [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kRead));
+        RETURN_IF_ERROR(domain::ValidateOperationId(request->operation_id()));
+        ASSIGN_OR_RETURN(
+            domain::Operation operation,
+            store_.GetOperation(caller.scope, request->operation_id()));
+        ToProto(operation, options_.region, response->mutable_operation());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::WaitOperation(
@@ -560,11 +592,11 @@ grpc::ServerUnaryReactor* ServiceManagerService::WaitOperation(
   absl::StatusOr<Caller> caller =
       authorizer_.Authorize(*context, Access::kRead);
   if (!caller.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(caller.status(), *context));
-    return reactor;
+    return Respond(Record(SM_API_METHOD("WaitOperation")), context,
+                   [&] { return caller.status(); });
   }
-  return OperationWaiter::Start(context, *request, response, store_, hub_,
+  return OperationWaiter::Start(Record(SM_API_METHOD("WaitOperation")), context,
+                                *request, response, store_, hub_,
                                 options_.region, caller->scope);
 }
 
@@ -573,7 +605,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::CancelOperation(
     const v1::CancelOperationRequest* request,
     v1::CancelOperationResponse* response) {
   return RespondFromPool(
-      write_pool_, context,
+      Record(SM_API_METHOD("CancelOperation")), write_pool_, context,
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
@@ -598,7 +630,8 @@ ServiceManagerService::WatchService(grpc::CallbackServerContext* context,
                      authorizer_.Authorize(*context, Access::kRead));
     return Resolve(caller, request->service_arn(), "service_arn");
   }();
-  return ServiceWatcher::Start(context, std::move(service), store_, hub_,
+  return ServiceWatcher::Start(Record(SM_API_METHOD("WatchService")), context,
+                               std::move(service), store_, hub_,
                                options_.region);
 }
 
@@ -607,7 +640,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::CreateConnection(
     const v1::CreateConnectionRequest* request,
     v1::CreateConnectionResponse* response) {
   return RespondFromPool(
-      write_pool_, context,
+      Record(SM_API_METHOD("CreateConnection")), write_pool_, context,
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
@@ -632,7 +665,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::DeleteConnection(
     const v1::DeleteConnectionRequest* request,
     v1::DeleteConnectionResponse* response) {
   return RespondFromPool(
-      write_pool_, context,
+      Record(SM_API_METHOD("DeleteConnection")), write_pool_, context,
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
@@ -651,28 +684,30 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListConnections(
     grpc::CallbackServerContext* context,
     const v1::ListConnectionsRequest* request,
     v1::ListConnectionsResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Caller caller,
-                     authorizer_.Authorize(*context, Access::kRead));
-    std::optional<std::string> name;
-    if (!request->connection_name().empty()) {
-      RETURN_IF_ERROR(domain::ValidateConnectionName(request->connection_name(),
-                                                     "connection_name"));
-      name = request->connection_name();
-    }
-    ASSIGN_OR_RETURN(int page_size,
-                     domain::PageSize(MaxResults(request->has_max_results(),
-                                                 request->max_results())));
-    ASSIGN_OR_RETURN(store::Page<domain::Connection> page,
-                     store_.ListConnections(caller.account_id, name, page_size,
-                                            request->next_token()));
-    for (const domain::Connection& connection : page.items) {
-      ToProto(connection, options_.region,
-              response->add_connection_summary_list());
-    }
-    response->set_next_token(page.next_token);
-    return absl::OkStatus();
-  });
+  return Respond(
+      Record(SM_API_METHOD("ListConnections")), context, [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kRead));
+        std::optional<std::string> name;
+        if (!request->connection_name().empty()) {
+          RETURN_IF_ERROR(domain::ValidateConnectionName(
+              request->connection_name(), "connection_name"));
+          name = request->connection_name();
+        }
+        ASSIGN_OR_RETURN(int page_size,
+                         domain::PageSize(MaxResults(request->has_max_results(),
+                                                     request->max_results())));
+        ASSIGN_OR_RETURN(
+            store::Page<domain::Connection> page,
+            store_.ListConnections(caller.account_id, name, page_size,
+                                   request->next_token()));
+        for (const domain::Connection& connection : page.items) {
+          ToProto(connection, options_.region,
+                  response->add_connection_summary_list());
+        }
+        response->set_next_token(page.next_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ServiceManagerService::AssociateCustomDomain(
@@ -680,7 +715,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::AssociateCustomDomain(
     const v1::AssociateCustomDomainRequest* request,
     v1::AssociateCustomDomainResponse* response) {
   return RespondFromPool(
-      write_pool_, context,
+      Record(SM_API_METHOD("AssociateCustomDomain")), write_pool_, context,
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
@@ -707,7 +742,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::DisassociateCustomDomain(
     const v1::DisassociateCustomDomainRequest* request,
     v1::DisassociateCustomDomainResponse* response) {
   return RespondFromPool(
-      write_pool_, context,
+      Record(SM_API_METHOD("DisassociateCustomDomain")), write_pool_, context,
       [this, context, request, response]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kWrite));
@@ -731,25 +766,29 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeCustomDomains(
     grpc::CallbackServerContext* context,
     const v1::DescribeCustomDomainsRequest* request,
     v1::DescribeCustomDomainsResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Caller caller,
-                     authorizer_.Authorize(*context, Access::kRead));
-    ASSIGN_OR_RETURN(domain::ServiceRef ref,
-                     Resolve(caller, request->service_arn(), "service_arn"));
-    ASSIGN_OR_RETURN(int page_size,
-                     domain::PageSize(MaxResults(request->has_max_results(),
-                                                 request->max_results())));
-    ASSIGN_OR_RETURN(
-        store::ServiceDomains domains,
-        store_.ListCustomDomains(ref, page_size, request->next_token()));
-    response->set_dns_target(domains.service.url);
-    response->set_service_arn(request->service_arn());
-    for (const domain::CustomDomain& domain : domains.domains.items) {
-      ToProto(domain, v1::CustomDomain::ACTIVE, response->add_custom_domains());
-    }
-    response->set_next_token(domains.domains.next_token);
-    return absl::OkStatus();
-  });
+  return Respond(
+      Record(SM_API_METHOD("DescribeCustomDomains")), context,
+      [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(Caller caller,
+                         authorizer_.Authorize(*context, Access::kRead));
+        ASSIGN_OR_RETURN(
+            domain::ServiceRef ref,
+            Resolve(caller, request->service_arn(), "service_arn"));
+        ASSIGN_OR_RETURN(int page_size,
+                         domain::PageSize(MaxResults(request->has_max_results(),
+                                                     request->max_results())));
+        ASSIGN_OR_RETURN(
+            store::ServiceDomains domains,
+            store_.ListCustomDomains(ref, page_size, request->next_token()));
+        response->set_dns_target(domains.service.url);
+        response->set_service_arn(request->service_arn());
+        for (const domain::CustomDomain& domain : domains.domains.items) {
+          ToProto(domain, v1::CustomDomain::ACTIVE,
+                  response->add_custom_domains());
+        }
+        response->set_next_token(domains.domains.next_token);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace servicemanager::api

@@ -17,11 +17,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/authorizer.h"
+#include "api/call_record.h"
 #include "api/change_hub.h"
 #include "common/clock.h"
 #include "common/thread_pool.h"
 #include "domain/arn.h"
 #include "domain/operation.h"
+#include "observability/rpc_recorder.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/store.h"
 
@@ -44,6 +46,8 @@ struct ApiOptions {
   // Threads on which mutating calls wait for their commit: how many writes
   // can share one.
   int write_threads = 32;
+  // Records every call when it ends; none if null. Must outlive the calls.
+  const observability::RpcRecorder* rpc_recorder = nullptr;
 };
 
 class ServiceManagerService final : public v1::ServiceManager::CallbackService {
@@ -179,6 +183,10 @@ class ServiceManagerService final : public v1::ServiceManager::CallbackService {
   // INVALID_ARGUMENT naming the field.
   absl::StatusOr<domain::SourceConfiguration> SourceOf(
       absl::string_view account_id, const v1::SourceConfiguration& proto) const;
+
+  CallRecord Record(const char* method) const {
+    return CallRecord(options_.rpc_recorder, method);
+  }
 
   store::Store& store_;
   ChangeHub& hub_;

@@ -16,10 +16,11 @@
 namespace servicemanager::api {
 
 grpc::ServerWriteReactor<v1::WatchServiceResponse>* ServiceWatcher::Start(
-    grpc::CallbackServerContext* context,
+    CallRecord record, grpc::CallbackServerContext* context,
     absl::StatusOr<domain::ServiceRef> service, store::Store& store,
     ChangeHub& hub, const std::string& region) {
-  auto watcher = std::make_shared<ServiceWatcher>(context, store, hub, region);
+  auto watcher = std::make_shared<ServiceWatcher>(std::move(record), context,
+                                                  store, hub, region);
   watcher->self_ = watcher;
   if (service.ok()) {
     watcher->Begin(*service);
@@ -29,10 +30,15 @@ grpc::ServerWriteReactor<v1::WatchServiceResponse>* ServiceWatcher::Start(
   return watcher.get();
 }
 
-ServiceWatcher::ServiceWatcher(grpc::CallbackServerContext* context,
+ServiceWatcher::ServiceWatcher(CallRecord record,
+                               grpc::CallbackServerContext* context,
                                store::Store& store, ChangeHub& hub,
                                const std::string& region)
-    : context_(context), store_(store), hub_(hub), region_(region) {}
+    : record_(std::move(record)),
+      context_(context),
+      store_(store),
+      hub_(hub),
+      region_(region) {}
 
 void ServiceWatcher::Begin(const domain::ServiceRef& service) {
   service_id_ = service.id;
@@ -109,6 +115,7 @@ void ServiceWatcher::OnCancel() {
 }
 
 void ServiceWatcher::OnDone() {
+  record_.Done();
   hub_.UnsubscribeService(service_id_, this);
   // May destroy this watcher; nothing may touch it afterwards.
   std::shared_ptr<ServiceWatcher> self = std::move(self_);
@@ -149,7 +156,7 @@ void ServiceWatcher::Run(const Step& step) {
     StartWrite(&in_flight_);
   }
   if (step.finish) {
-    Finish(*step.finish);
+    Finish(record_.Finishing(*step.finish));
   }
 }
 

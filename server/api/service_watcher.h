@@ -19,6 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "api/call_record.h"
 #include "api/change_hub.h"
 #include "domain/arn.h"
 #include "domain/service.h"
@@ -37,12 +38,13 @@ class ServiceWatcher final
   // Starts serving the call; the watcher keeps itself alive until gRPC calls
   // OnDone. The store and hub must outlive every call.
   static grpc::ServerWriteReactor<v1::WatchServiceResponse>* Start(
-      grpc::CallbackServerContext* context,
+      CallRecord record, grpc::CallbackServerContext* context,
       absl::StatusOr<domain::ServiceRef> service, store::Store& store,
       ChangeHub& hub, const std::string& region);
 
-  ServiceWatcher(grpc::CallbackServerContext* context, store::Store& store,
-                 ChangeHub& hub, const std::string& region);
+  ServiceWatcher(CallRecord record, grpc::CallbackServerContext* context,
+                 store::Store& store, ChangeHub& hub,
+                 const std::string& region);
 
   void OnService(const domain::Service& service) override;
   // Ends the stream with UNAVAILABLE: watch again on another server.
@@ -64,6 +66,7 @@ class ServiceWatcher final
   Step NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run(const Step& step);
 
+  CallRecord record_;
   grpc::CallbackServerContext* const context_;
   store::Store& store_;
   ChangeHub& hub_;

@@ -1,9 +1,7 @@
-#include "observability/rpc_observer.h"
+#include "observability/rpc_recorder.h"
 
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/support/interceptor.h>
-#include <grpcpp/support/server_interceptor.h>
 
 #include <chrono>
 #include <memory>
@@ -17,8 +15,6 @@
 #include "common/log.h"
 
 namespace servicemanager::observability {
-
-using grpc::experimental::InterceptionHookPoints;
 
 absl::string_view GrpcCodeName(grpc::StatusCode code) {
   switch (code) {
@@ -81,66 +77,48 @@ absl::flat_hash_set<std::string> MethodsOf(
   return methods;
 }
 
-// One per RPC. gRPC destroys it when the call is over, which is when the
-// line is written: the latency covers sending the status.
-class RpcObserverFactory::Observer final
-    : public grpc::experimental::Interceptor {
- public:
-  Observer(std::shared_ptr<const Shared> shared,
-           grpc::experimental::ServerRpcInfo* info)
-      : shared_(std::move(shared)),
-        method_(info->method() != nullptr ? info->method() : ""),
-        start_(std::chrono::steady_clock::now()) {}
+RpcRecorder::RpcRecorder(Metrics& metrics,
+                         absl::flat_hash_set<std::string> known_methods)
+    : metrics_(metrics), known_methods_(std::move(known_methods)) {}
 
-  ~Observer() override {
-    const absl::Duration latency =
-        absl::FromChrono(std::chrono::steady_clock::now() - start_);
-    // The code is the one the handler sent; a call that ended before it
-    // sent one (cancelled by the client or by the server's shutdown) is
-    // CANCELLED.
-    const grpc::StatusCode code = code_.value_or(grpc::StatusCode::CANCELLED);
-    const bool fault = code == grpc::StatusCode::UNKNOWN ||
-                       code == grpc::StatusCode::INTERNAL ||
-                       code == grpc::StatusCode::UNAVAILABLE ||
-                       code == grpc::StatusCode::DATA_LOSS;
-    common::Log(fault ? common::LogLevel::kWarning : common::LogLevel::kInfo,
-                "rpc",
-                {{"method", method_},
-                 {"code", GrpcCodeName(code)},
-                 {"latency_ms", absl::ToDoubleMilliseconds(latency)}});
-    shared_->metrics.RecordRpc(
-        shared_->known_methods.contains(method_) ? method_ : "unknown",
-        GrpcCodeName(code), latency);
-  }
+void RpcRecorder::Record(absl::string_view method, grpc::StatusCode code,
+                         absl::Duration latency) const {
+  const bool fault = code == grpc::StatusCode::UNKNOWN ||
+                     code == grpc::StatusCode::INTERNAL ||
+                     code == grpc::StatusCode::UNAVAILABLE ||
+                     code == grpc::StatusCode::DATA_LOSS;
+  (fault ? common::Log : common::LogBuffered)(
+      fault ? common::LogLevel::kWarning : common::LogLevel::kInfo, "rpc",
+      {{"method", method},
+       {"code", GrpcCodeName(code)},
+       {"latency_ms", absl::ToDoubleMilliseconds(latency)}});
+  metrics_.RecordRpc(known_methods_.contains(method) ? method : "unknown",
+                     GrpcCodeName(code), latency);
+}
 
-  void Intercept(
-      grpc::experimental::InterceptorBatchMethods* methods) override {
-    // Not ServerContextBase::IsCancelled() here: on a call of the sync API
-    // it finalizes the call's completion, which runs the interceptors again.
-    if (methods->QueryInterceptionHookPoint(
-            InterceptionHookPoints::PRE_SEND_STATUS)) {
-      code_ = methods->GetSendStatus().error_code();
+grpc::ServerGenericBidiReactor* UnknownMethods::CreateReactor(
+    grpc::GenericCallbackServerContext* context) {
+  class Reactor final : public grpc::ServerGenericBidiReactor {
+   public:
+    Reactor(const RpcRecorder& recorder, std::string method)
+        : recorder_(recorder),
+          method_(std::move(method)),
+          start_(std::chrono::steady_clock::now()) {
+      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""));
     }
-    methods->Proceed();
-  }
+    void OnDone() override {
+      recorder_.Record(
+          method_, grpc::StatusCode::UNIMPLEMENTED,
+          absl::FromChrono(std::chrono::steady_clock::now() - start_));
+      delete this;
+    }
 
- private:
-  const std::shared_ptr<const Shared> shared_;
-  const std::string method_;
-  const std::chrono::steady_clock::time_point start_;
-  // Written once, by the PRE_SEND_STATUS hook; the destructor runs after it
-  // (the reference count of the call's ServerRpcInfo orders them).
-  std::optional<grpc::StatusCode> code_;
-};
-
-RpcObserverFactory::RpcObserverFactory(
-    Metrics& metrics, absl::flat_hash_set<std::string> known_methods)
-    : shared_(std::make_shared<const Shared>(
-          Shared{metrics, std::move(known_methods)})) {}
-
-grpc::experimental::Interceptor* RpcObserverFactory::CreateServerInterceptor(
-    grpc::experimental::ServerRpcInfo* info) {
-  return new Observer(shared_, info);
+   private:
+    const RpcRecorder& recorder_;
+    const std::string method_;
+    const std::chrono::steady_clock::time_point start_;
+  };
+  return new Reactor(recorder_, context->method());
 }
 
 }  // namespace servicemanager::observability

@@ -1,18 +1,24 @@
-// A gRPC server interceptor that logs every RPC on one line (method, status
-// code, latency) and counts it in Metrics. It sees every service on the
-// server, health checks and reflection included.
-#ifndef SERVICEMANAGER_SERVER_OBSERVABILITY_RPC_OBSERVER_H_
-#define SERVICEMANAGER_SERVER_OBSERVABILITY_RPC_OBSERVER_H_
+// Records each RPC of the API when it ends: one log line (method, status
+// code, latency) and its count and latency in Metrics.
+//
+// The API's handlers call it themselves rather than through a gRPC server
+// interceptor: with any interceptor registered, gRPC 1.51 takes a slower path
+// for every call, which cost a DescribeService call about a third of the
+// server's CPU time (BENCHMARKS.md). Calls to methods the server does not
+// have are recorded by UnknownMethods; gRPC's health and reflection services
+// are not recorded.
+#ifndef SERVICEMANAGER_SERVER_OBSERVABILITY_RPC_RECORDER_H_
+#define SERVICEMANAGER_SERVER_OBSERVABILITY_RPC_RECORDER_H_
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/support/server_interceptor.h>
 
 #include <initializer_list>
-#include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "observability/metrics.h"
 
 namespace servicemanager::observability {
@@ -27,32 +33,39 @@ absl::string_view GrpcCodeName(grpc::StatusCode code);
 absl::flat_hash_set<std::string> MethodsOf(
     std::initializer_list<absl::string_view> services);
 
-// Give it to grpc::ServerBuilder::experimental().SetInterceptorCreators().
-// The metrics must outlive every RPC of the server.
-class RpcObserverFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+// Thread-safe. The metrics must outlive it.
+class RpcRecorder {
  public:
   // RPCs to a method outside `known_methods` are counted under the method
   // "unknown", so that a client cannot add series to the metrics without
   // bound; the log line names the method it asked for.
-  RpcObserverFactory(Metrics& metrics,
-                     absl::flat_hash_set<std::string> known_methods);
+  RpcRecorder(Metrics& metrics, absl::flat_hash_set<std::string> known_methods);
 
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override;
+  // `method` is the full name. Faults (UNKNOWN, INTERNAL, UNAVAILABLE,
+  // DATA_LOSS) are logged as warnings at once; the other lines are buffered
+  // (common::LogBuffered).
+  void Record(absl::string_view method, grpc::StatusCode code,
+              absl::Duration latency) const;
 
  private:
-  struct Shared {
-    Metrics& metrics;
-    const absl::flat_hash_set<std::string> known_methods;
-  };
-  class Observer;
+  Metrics& metrics_;
+  const absl::flat_hash_set<std::string> known_methods_;
+};
 
-  // Shared with every interceptor: gRPC may destroy the last one after the
-  // factory.
-  std::shared_ptr<const Shared> shared_;
+// Answers every method that no registered service has with UNIMPLEMENTED,
+// as gRPC would, and records the call. Register it with
+// grpc::ServerBuilder::RegisterCallbackGenericService.
+class UnknownMethods final : public grpc::CallbackGenericService {
+ public:
+  explicit UnknownMethods(const RpcRecorder& recorder) : recorder_(recorder) {}
+
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override;
+
+ private:
+  const RpcRecorder& recorder_;
 };
 
 }  // namespace servicemanager::observability
 
-#endif  // SERVICEMANAGER_SERVER_OBSERVABILITY_RPC_OBSERVER_H_
+#endif  // SERVICEMANAGER_SERVER_OBSERVABILITY_RPC_RECORDER_H_

@@ -21,10 +21,14 @@
 #include "api/authorizer.h"
 #include "api/change_hub.h"
 #include "api/service_manager_service.h"
+#include "observability/metrics.h"
+#include "observability/rpc_recorder.h"
+#include "prometheus/text_serializer.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/sqlite_store.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/faulty_runtime.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/sequential_ids.h"
 #include "worker/operation_worker.h"
 
@@ -68,7 +72,9 @@ class ApiTest : public ::testing::Test {
     authorizer_ = std::make_unique<Authorizer>(MakeAuthorizerOptions());
     service_ = std::make_unique<ServiceManagerService>(
         *store_, hub_, clock_, *authorizer_,
-        ApiOptions{.region = "us-east-1", .retention = kRetention},
+        ApiOptions{.region = "us-east-1",
+                   .retention = kRetention,
+                   .rpc_recorder = &recorder_},
         [this] { ++accepted_; });
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", ServerCredentials(), &port_);
@@ -254,6 +260,20 @@ class ApiTest : public ::testing::Test {
     }
     return names;
   }
+  // How many calls of `method` (its short name) the server recorded with
+  // `code`.
+  double RpcCount(const std::string& method, const std::string& code) {
+    const std::string text =
+        prometheus::TextSerializer().Serialize(metrics_.registry()->Collect());
+    return testing::SampleValue(
+               text, "servicemanager_rpc_requests_total",
+               {{"method",
+                 absl::StrCat("/", v1::ServiceManager::service_full_name(), "/",
+                              method)},
+                {"code", code}})
+        .value_or(0);
+  }
+
   std::string ServiceId(const std::string& arn) {
     return arn.substr(arn.rfind('/') + 1);
   }
@@ -268,6 +288,10 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<worker::OperationWorker> worker_;
   std::atomic<int> accepted_ = 0;
   std::unique_ptr<Authorizer> authorizer_;
+  observability::Metrics metrics_;
+  const observability::RpcRecorder recorder_{
+      metrics_,
+      observability::MethodsOf({v1::ServiceManager::service_full_name()})};
   std::unique_ptr<ServiceManagerService> service_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;

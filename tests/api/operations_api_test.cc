@@ -274,6 +274,41 @@ TEST_F(OperationsApiTest, WatchSeesEveryStatusInOrderAndEndsAfterDelete) {
                           v1::OPERATION_IN_PROGRESS, v1::DELETED));
 }
 
+// --- Recording ---------------------------------------------------------------
+
+TEST_F(OperationsApiTest, EveryCallIsRecordedWithItsMethodAndCode) {
+  const std::string arn = CreateRunning("recorded-web");
+  // A unary call is recorded before its answer leaves.
+  EXPECT_EQ(RpcCount("CreateService", "OK"), 1);
+  Describe(arn);
+  v1::DescribeServiceRequest unknown;
+  unknown.set_service_arn(
+      absl::StrCat("arn:aws:apprunner:us-east-1:123456789012:service/other/",
+                   ServiceId(arn)));
+  v1::DescribeServiceResponse response;
+  EXPECT_EQ(
+      Call(&v1::ServiceManager::Stub::DescribeService, unknown, &response).code,
+      grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(RpcCount("DescribeService", "OK"), 1);
+  EXPECT_EQ(RpcCount("DescribeService", "NOT_FOUND"), 1);
+
+  // A stream is recorded when it ends, which may be just after the client
+  // sees the end.
+  {
+    StreamReader watch(*stub_, arn);
+    ASSERT_EQ(watch.Await(1).size(), 1u);
+    ASSERT_EQ(Delete(arn).code, grpc::StatusCode::OK);
+    FinishOperations();
+    ASSERT_TRUE(watch.AwaitEnd().has_value());
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (RpcCount("WatchService", "OK") == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(RpcCount("WatchService", "OK"), 1);
+  EXPECT_EQ(RpcCount("DeleteService", "OK"), 1);
+}
+
 TEST_F(OperationsApiTest, AReaderThatDoesNotReadBlocksNoOneElse) {
   const std::string arn = CreateRunning("busy-web");
   // A client that opens a watch and never reads it.
