@@ -24,6 +24,12 @@ fi
 if [ "${SM_DEPS_FUZZ:-1}" != 0 ]; then
   packages+=(clang libclang-rt-14-dev)
 fi
+# PostgreSQL's server and psql, for the tests of the PostgreSQL backend: each
+# run starts a private server of its own (tests/testing/private-postgres). The
+# Docker build stage runs no tests and sets SM_DEPS_POSTGRES=0.
+if [ "${SM_DEPS_POSTGRES:-1}" != 0 ]; then
+  packages+=(postgresql postgresql-client)
+fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
@@ -34,6 +40,12 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
+  # The tests start their own servers: no system cluster on port 5432.
+  if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+    $sudo mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" |
+      $sudo tee /etc/postgresql-common/createcluster.d/servicemanager-tests.conf >/dev/null
+  fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi

@@ -9,7 +9,9 @@
 //     directories holding a kustomization (rendered first, recursively);
 //   - patches: entries with only `path`, naming a strategic-merge patch that
 //     finds its target by apiVersion, kind and metadata.name (see mergePatch
-//     for the part of strategic merge that is implemented);
+//     for the part of strategic merge that is implemented); a patch whose top
+//     level says `$patch: delete` removes its target (overlays/postgres
+//     removes the base's StatefulSet that way);
 //   - namespace: set on every namespaced object; a Namespace object is renamed
 //     to it, as kustomize does. Applied after the patches, as kustomize does.
 // Anything else (another kustomization field, patch option or patch form, a
@@ -190,7 +192,10 @@ function applyPatches(dir, entries, objects) {
     if (docs.length !== 1 || !isMap(docs[0])) {
       fail(`${file}: expected one strategic-merge patch (a map); JSON 6902 patches and several patches per file are not supported by kustomize-lite`);
     }
-    const patch = docs[0];
+    const { $patch: directive, ...patch } = docs[0];
+    if (directive !== undefined && directive !== 'delete') {
+      fail(`${file}: patch directive $patch is not supported by kustomize-lite with the value ${JSON.stringify(directive)} (only a top-level "$patch: delete")`);
+    }
     checkResource(patch, file);
     if (patch.metadata.namespace !== undefined) {
       fail(`${file}: a patch with metadata.namespace is not supported by kustomize-lite`);
@@ -201,6 +206,10 @@ function applyPatches(dir, entries, objects) {
       fail(`${file}: the patch for ${patch.apiVersion} ${patch.kind} ${patch.metadata.name} matches ${matches.length} resources; it must match exactly one`);
     }
     const target = matches[0];
+    if (directive === 'delete') {
+      objects.splice(objects.indexOf(target), 1);
+      continue;
+    }
     const merged = mergePatch(target, patch, listKeyFor(target.kind));
     objects[objects.indexOf(target)] = merged;
   }

@@ -20,6 +20,7 @@ const k8s = path.join(root, 'deploy', 'k8s');
 const dockerfile = fs.readFileSync(path.join(root, 'deploy', 'Dockerfile'), 'utf8');
 
 const rendered = renderKustomization(path.join(k8s, 'overlays', 'dev'));
+const renderedPostgres = renderKustomization(path.join(k8s, 'overlays', 'postgres'));
 
 // Validates a copy of the rendered dev overlay after `change` edited it and
 // expects a problem matching `expected`.
@@ -43,7 +44,7 @@ const setEnv = (container, name, value) => {
 const drop = (objects, kind) => objects.splice(objects.findIndex((o) => o.kind === kind), 1);
 
 test('the real manifests pass', () => {
-  for (const dir of ['base', 'overlays/dev']) {
+  for (const dir of ['base', 'overlays/dev', 'overlays/postgres']) {
     assert.deepEqual(manifests.validateKustomization(path.join(k8s, dir)), []);
   }
 });
@@ -69,15 +70,15 @@ test('a misspelled field in a source file fails the command', () => {
 });
 
 // Renders a copy of deploy/k8s after `change(read, write)` edited its files
-// (paths relative to deploy/k8s); returns the objects of the dev overlay.
-function renderCopy(change) {
+// (paths relative to deploy/k8s); returns the objects of the overlay.
+function renderCopy(change, overlay = 'dev') {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-k8s-'));
   try {
     fs.cpSync(k8s, copy, { recursive: true });
     const read = (file) => fs.readFileSync(path.join(copy, file), 'utf8');
     const write = (file, text) => fs.writeFileSync(path.join(copy, file), text);
     change(read, write);
-    return renderKustomization(path.join(copy, 'overlays', 'dev'));
+    return renderKustomization(path.join(copy, 'overlays', overlay));
   } finally {
     fs.rmSync(copy, { recursive: true, force: true });
   }
@@ -131,6 +132,108 @@ test('kustomize-lite rejects a patch whose target is missing', () => {
   assert.throws(() => renderCopy(edit('overlays/dev/poddisruptionbudget-patch.yaml', 'apiVersion: policy/v1',
                                       'apiVersion: policy/v1beta1')),
                 /patch for policy\/v1beta1 PodDisruptionBudget servicemanager matches 0 resources/);
+});
+
+test('kustomize-lite applies the postgres overlay', () => {
+  const kinds = renderedPostgres.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+  assert.deepEqual(kinds, [
+    'Deployment/servicemanager',
+    'NetworkPolicy/servicemanager',
+    'NetworkPolicy/servicemanager-database',
+    'PodDisruptionBudget/servicemanager',
+    'Service/servicemanager',
+  ]);
+  const budget = renderedPostgres.find((o) => o.kind === 'PodDisruptionBudget').spec;
+  assert.equal(budget.minAvailable, 2);
+  assert.equal(budget.unhealthyPodEvictionPolicy, 'AlwaysAllow');
+});
+
+test('kustomize-lite: $patch: delete removes exactly its target', () => {
+  assert.throws(() => renderCopy(edit('overlays/postgres/statefulset-delete.yaml', 'name: servicemanager',
+                                      'name: service-manager'), 'postgres'),
+                /patch for apps\/v1 StatefulSet service-manager matches 0 resources/);
+  assert.throws(() => renderCopy(edit('overlays/postgres/statefulset-delete.yaml', '$patch: delete',
+                                      '$patch: remove'), 'postgres'),
+                /patch directive \$patch is not supported by kustomize-lite with the value "remove"/);
+  const kept = renderCopy(edit('overlays/postgres/kustomization.yaml',
+                               '  - path: headless-service-delete.yaml\n', ''), 'postgres');
+  assert.deepEqual(kept.filter((o) => o.kind === 'Service').map((o) => o.metadata.name).sort(),
+                   ['servicemanager', 'servicemanager-headless']);
+  assert.equal(kept.filter((o) => o.kind === 'StatefulSet').length, 0);
+});
+
+// The postgres overlay's pod copies the base's; only the database may differ.
+test("the postgres overlay's pod is the base's but for the database", () => {
+  const base = renderKustomization(path.join(k8s, 'base'));
+  const pod = (objects, kind) => structuredClone(objects.find((o) => o.kind === kind).spec.template);
+  const sqlite = pod(base, 'StatefulSet');
+  const postgres = pod(renderedPostgres, 'Deployment');
+  const [sqliteServer, postgresServer] = [sqlite, postgres].map((t) => t.spec.containers[0]);
+  const withoutDatabase = (server, names) => {
+    server.env = server.env.filter((e) => !names.includes(e.name));
+    server.volumeMounts = server.volumeMounts.filter((m) => m.name !== 'data');
+  };
+  withoutDatabase(sqliteServer, ['SERVICEMANAGER_DATA_DIR']);
+  withoutDatabase(postgresServer, ['SERVICEMANAGER_DATABASE_URL']);
+  delete postgres.spec.affinity;
+  assert.deepEqual(postgres, sqlite);
+});
+
+// Validates a copy of the rendered postgres overlay after `change` edited it
+// and expects a problem matching `expected`.
+function postgresRejects(expected, change) {
+  const objects = structuredClone(renderedPostgres);
+  const deployment = objects.find((o) => o.kind === 'Deployment');
+  const container = deployment.spec.template.spec.containers[0];
+  change({
+    objects,
+    deployment,
+    pod: deployment.spec.template.spec,
+    container,
+    databaseUrl: container.env.find((e) => e.name === 'SERVICEMANAGER_DATABASE_URL'),
+  });
+  const problems = manifests.validateObjects(objects);
+  assert.ok(problems.some((problem) => expected.test(problem)),
+            `expected a problem matching ${expected}, got:\n${problems.join('\n')}`);
+}
+
+test('policy: the PostgreSQL layout', () => {
+  postgresRejects(/replicas is 1; it must be 3/, ({ deployment }) => { deployment.spec.replicas = 1; });
+  postgresRejects(/DATABASE_URL must come from a Secret/, ({ databaseUrl }) => {
+    delete databaseUrl.valueFrom;
+    databaseUrl.value = 'postgresql://servicemanager:secret@db/servicemanager';
+  });
+  postgresRejects(/DATABASE_URL must be set from a Secret/, ({ container }) => {
+    container.env = container.env.filter((e) => e.name !== 'SERVICEMANAGER_DATABASE_URL');
+  });
+  postgresRejects(/secretKeyRef must not be optional/, ({ databaseUrl }) => {
+    databaseUrl.valueFrom.secretKeyRef.optional = true;
+  });
+  postgresRejects(/need a podAntiAffinity term/, ({ pod }) => { delete pod.affinity; });
+  postgresRejects(/need a podAntiAffinity term/, ({ pod }) => {
+    pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0]
+      .podAffinityTerm.topologyKey = 'topology.kubernetes.io/zone';
+  });
+  postgresRejects(/minAvailable is 1; with 3 replicas it must be 2/, ({ objects }) => {
+    objects.find((o) => o.kind === 'PodDisruptionBudget').spec.minAvailable = 1;
+  });
+  postgresRejects(/volume data is a volume claim/, ({ pod }) => {
+    pod.volumes.push({ name: 'data', persistentVolumeClaim: { claimName: 'servicemanager-data' } });
+  });
+  postgresRejects(/unknown field "volumeClaimTemplates"/, ({ deployment }) => {
+    deployment.spec.volumeClaimTemplates = [{ metadata: { name: 'data' } }];
+  });
+  postgresRejects(/volumeClaimTemplates: the replicas share the database/, ({ deployment }) => {
+    deployment.spec.volumeClaimTemplates = [{ metadata: { name: 'data' } }];
+  });
+  postgresRejects(/no NetworkPolicy egress rule lets the server reach PostgreSQL \(TCP 5432\)/,
+                  ({ objects }) => {
+                    objects.splice(objects.findIndex((o) => o.metadata.name === 'servicemanager-database'), 1);
+                  });
+  postgresRejects(/expected exactly one StatefulSet \(SQLite\) or Deployment \(PostgreSQL\), found StatefulSet\/servicemanager, Deployment\/servicemanager/,
+                  ({ objects }) => {
+                    objects.unshift(rendered.find((o) => o.kind === 'StatefulSet'));
+                  });
 });
 
 test('the comparison with kubectl reports differences', () => {

@@ -21,6 +21,14 @@ const YAML = require('yaml');
 const { schemaErrors } = require('./k8s-schema');
 const { renderKustomization } = require('./kustomize-lite');
 
+// The PostgreSQL layout (overlays/postgres): a Deployment of this many
+// replicas, of which the PodDisruptionBudget keeps POSTGRES_MIN_AVAILABLE
+// serving, so that evictions take one at a time.
+const POSTGRES_REPLICAS = 3;
+const POSTGRES_MIN_AVAILABLE = 2;
+// The port the PostgreSQL layout's NetworkPolicy must let out.
+const POSTGRES_PORT = 5432;
+
 // Seconds the pod needs after the gRPC server's grace: stopping the worker
 // and closing the database.
 const MIN_SHUTDOWN_MARGIN_SECONDS = 2;
@@ -84,16 +92,39 @@ function portOf(address) {
   return match === null ? undefined : Number(match[1]);
 }
 
-// Checks one StatefulSet's pod template; `p` collects the problems.
-function checkPod(sts, p) {
-  const spec = sts.spec || {};
+// True if the pod template asks the scheduler (preferred or required) to keep
+// pods with its own labels off one node.
+function spreadsOverNodes(pod, labels) {
+  const antiAffinity = (pod.affinity || {}).podAntiAffinity || {};
+  const terms = [
+    ...(antiAffinity.requiredDuringSchedulingIgnoredDuringExecution || []),
+    ...(antiAffinity.preferredDuringSchedulingIgnoredDuringExecution || [])
+      .map((preferred) => preferred.podAffinityTerm || {}),
+  ];
+  return terms.some((term) => term.topologyKey === 'kubernetes.io/hostname' &&
+                              selects(term.labelSelector, labels));
+}
+
+// Checks the workload's pod template: a StatefulSet is the SQLite layout (one
+// replica on a volume), a Deployment the PostgreSQL layout (several replicas
+// sharing the database of SERVICEMANAGER_DATABASE_URL). `p` collects the
+// problems.
+function checkPod(workload, p) {
+  const spec = workload.spec || {};
   const template = spec.template || {};
   const labels = (template.metadata && template.metadata.labels) || {};
   const pod = template.spec || {};
-  const name = nameOf(sts);
+  const name = nameOf(workload);
+  const sqlite = workload.kind === 'StatefulSet';
 
-  if (spec.replicas !== 1) {
+  if (sqlite && spec.replicas !== 1) {
     p(`${name}: spec.replicas is ${JSON.stringify(spec.replicas)}; it must be 1 (one SQLite writer on a ReadWriteOnce volume, operations claimed in-process)`);
+  }
+  if (!sqlite && spec.replicas !== POSTGRES_REPLICAS) {
+    p(`${name}: spec.replicas is ${JSON.stringify(spec.replicas)}; it must be ${POSTGRES_REPLICAS} (the PodDisruptionBudget keeps ${POSTGRES_MIN_AVAILABLE} serving)`);
+  }
+  if (!sqlite && !spreadsOverNodes(pod, labels)) {
+    p(`${name}: the pods need a podAntiAffinity term (preferred or required) with topologyKey kubernetes.io/hostname selecting their own labels, so that one node down takes one replica`);
   }
   if (!selects(spec.selector, labels)) {
     p(`${name}: spec.selector.matchLabels does not select the pod template's labels`);
@@ -157,8 +188,10 @@ function checkPod(sts, p) {
   }
   const where = `${name} container servicemanager`;
   const env = {};
+  const envFrom = {};
   for (const variable of server.env || []) {
     env[variable.name] = variable.value;
+    envFrom[variable.name] = variable.valueFrom;
   }
   const ports = server.ports || [];
   const portNamed = (n) => ports.find((port) => port.name === n);
@@ -248,8 +281,34 @@ function checkPod(sts, p) {
     p(`${where}: SERVICEMANAGER_LOG_FORMAT must be json`);
   }
 
-  // The database lives on the volume claim, the only writable place besides
-  // /tmp.
+  if (sqlite) {
+    checkSqliteVolume(workload, server, env, p);
+  } else {
+    checkPostgres(workload, server, env, envFrom, p);
+  }
+
+  // The kubelet kills the container terminationGracePeriodSeconds after
+  // SIGTERM; the server needs its gRPC grace plus the worker stop and the
+  // database close.
+  const graceText = env.SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS;
+  const grace = graceText === undefined ? DEFAULT_SHUTDOWN_GRACE_SECONDS : Number(graceText);
+  const kill = pod.terminationGracePeriodSeconds;
+  if (!Number.isInteger(grace) || grace < 0) {
+    p(`${where}: SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS must be a whole number of seconds (got ${graceText})`);
+  } else if (!Number.isInteger(kill)) {
+    p(`${name}: terminationGracePeriodSeconds must be a whole number of seconds (got ${JSON.stringify(kill)})`);
+  } else if (grace + MIN_SHUTDOWN_MARGIN_SECONDS > kill) {
+    p(`${name}: terminationGracePeriodSeconds is ${kill}; it must be at least the server's shutdown grace ${grace} + ${MIN_SHUTDOWN_MARGIN_SECONDS}`);
+  }
+  return { labels, grpcPort, ports };
+}
+
+// SQLite: the database lives on the volume claim, the only writable place
+// besides /tmp.
+function checkSqliteVolume(sts, server, env, p) {
+  const spec = sts.spec || {};
+  const name = nameOf(sts);
+  const where = `${name} container servicemanager`;
   const dataDir = env.SERVICEMANAGER_DATA_DIR;
   const claims = spec.volumeClaimTemplates || [];
   const mount = (server.volumeMounts || []).find((m) => m.mountPath === dataDir);
@@ -272,21 +331,30 @@ function checkPod(sts, p) {
       p(`${where}: the data volume is mounted read-only`);
     }
   }
+}
 
-  // The kubelet kills the container terminationGracePeriodSeconds after
-  // SIGTERM; the server needs its gRPC grace plus the worker stop and the
-  // database close.
-  const graceText = env.SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS;
-  const grace = graceText === undefined ? DEFAULT_SHUTDOWN_GRACE_SECONDS : Number(graceText);
-  const kill = pod.terminationGracePeriodSeconds;
-  if (!Number.isInteger(grace) || grace < 0) {
-    p(`${where}: SERVICEMANAGER_SHUTDOWN_GRACE_SECONDS must be a whole number of seconds (got ${graceText})`);
-  } else if (!Number.isInteger(kill)) {
-    p(`${name}: terminationGracePeriodSeconds must be a whole number of seconds (got ${JSON.stringify(kill)})`);
-  } else if (grace + MIN_SHUTDOWN_MARGIN_SECONDS > kill) {
-    p(`${name}: terminationGracePeriodSeconds is ${kill}; it must be at least the server's shutdown grace ${grace} + ${MIN_SHUTDOWN_MARGIN_SECONDS}`);
+// PostgreSQL: the URL (with its password) comes from a Secret, and the pods
+// keep nothing on a volume of their own: replicas share only the database.
+function checkPostgres(deployment, server, env, envFrom, p) {
+  const name = nameOf(deployment);
+  const where = `${name} container servicemanager`;
+  const secret = (envFrom.SERVICEMANAGER_DATABASE_URL || {}).secretKeyRef;
+  if (env.SERVICEMANAGER_DATABASE_URL !== undefined) {
+    p(`${where}: SERVICEMANAGER_DATABASE_URL must come from a Secret (valueFrom.secretKeyRef), not a value in the manifest`);
+  } else if (!secret || !secret.name || !secret.key) {
+    p(`${where}: SERVICEMANAGER_DATABASE_URL must be set from a Secret (valueFrom.secretKeyRef with name and key)`);
+  } else if (secret.optional) {
+    p(`${where}: SERVICEMANAGER_DATABASE_URL's secretKeyRef must not be optional (without it the server would fall back to SQLite on the pod's disk)`);
   }
-  return { labels, grpcPort, ports };
+  const spec = deployment.spec || {};
+  if (spec.volumeClaimTemplates !== undefined) {
+    p(`${name}: volumeClaimTemplates: the replicas share the database, not volumes`);
+  }
+  for (const volume of ((spec.template || {}).spec || {}).volumes || []) {
+    if (volume.persistentVolumeClaim || volume.ephemeral) {
+      p(`${name}: volume ${volume.name} is a volume claim; the replicas share the database, not volumes`);
+    }
+  }
 }
 
 // Returns the problems found in the rendered objects (schema and policy).
@@ -300,13 +368,14 @@ function validateObjects(objects) {
   }
 
   const ofKind = (kind) => objects.filter((o) => o && o.kind === kind);
-  const statefulSets = ofKind('StatefulSet');
-  if (statefulSets.length !== 1) {
-    p(`expected exactly one StatefulSet, found ${statefulSets.length}`);
+  const workloads = [...ofKind('StatefulSet'), ...ofKind('Deployment')];
+  if (workloads.length !== 1) {
+    p(`expected exactly one StatefulSet (SQLite) or Deployment (PostgreSQL), found ${workloads.map(nameOf).join(', ') || 'none'}`);
     return problems;
   }
-  const sts = statefulSets[0];
-  const pod = checkPod(sts, p);
+  const workload = workloads[0];
+  const sqlite = workload.kind === 'StatefulSet';
+  const pod = checkPod(workload, p);
   if (pod === undefined) {
     return problems;
   }
@@ -318,7 +387,7 @@ function validateObjects(objects) {
   for (const service of services) {
     const spec = service.spec || {};
     if (!selects(spec.selector, labels)) {
-      p(`${nameOf(service)}: spec.selector does not select the StatefulSet's pods`);
+      p(`${nameOf(service)}: spec.selector does not select the ${workload.kind}'s pods`);
     }
     for (const port of spec.ports || []) {
       if (!isPodPort(port.targetPort ?? port.port)) {
@@ -331,30 +400,37 @@ function validateObjects(objects) {
   if (!services.some((s) => s.spec && s.spec.clusterIP !== 'None' && servesGrpc(s))) {
     p('no Service (other than the headless one) exposes the gRPC port');
   }
-  const governing = services.find((s) => (s.metadata || {}).name === sts.spec.serviceName);
-  if (!governing || (governing.spec || {}).clusterIP !== 'None') {
-    p(`${nameOf(sts)}: serviceName ${sts.spec.serviceName} must be a headless Service in these manifests`);
+  const governing = services.find((s) => (s.metadata || {}).name === workload.spec.serviceName);
+  if (sqlite && (!governing || (governing.spec || {}).clusterIP !== 'None')) {
+    p(`${nameOf(workload)}: serviceName ${workload.spec.serviceName} must be a headless Service in these manifests`);
   }
 
   const budgets = ofKind('PodDisruptionBudget').filter((b) => b.spec && selects(b.spec.selector, labels));
   if (budgets.length !== 1) {
-    p(`expected one PodDisruptionBudget selecting the StatefulSet's pods, found ${budgets.length}`);
+    p(`expected one PodDisruptionBudget selecting the ${workload.kind}'s pods, found ${budgets.length}`);
   }
   for (const budget of budgets) {
     const has = (field) => budget.spec[field] !== undefined && budget.spec[field] !== null;
     if (has('minAvailable') === has('maxUnavailable')) {
       p(`${nameOf(budget)}: set exactly one of minAvailable and maxUnavailable`);
     }
+    if (!sqlite && budget.spec.minAvailable !== POSTGRES_MIN_AVAILABLE) {
+      p(`${nameOf(budget)}: minAvailable is ${JSON.stringify(budget.spec.minAvailable)}; with ${POSTGRES_REPLICAS} replicas it must be ${POSTGRES_MIN_AVAILABLE}, so that evictions take one replica at a time`);
+    }
   }
 
   const policies = ofKind('NetworkPolicy').filter((n) => n.spec && selects(n.spec.podSelector, labels));
   if (policies.length === 0) {
-    p("no NetworkPolicy selects the StatefulSet's pods");
+    p(`no NetworkPolicy selects the ${workload.kind}'s pods`);
+  }
+  const restrictsIngress = (policy) => (policy.spec.policyTypes || []).includes('Ingress');
+  if (policies.length > 0 && !policies.some(restrictsIngress)) {
+    p(`no NetworkPolicy selecting the ${workload.kind}'s pods has Ingress in its policyTypes, so every port is open`);
   }
   let grpcAllowed = false;
   for (const policy of policies) {
-    if (!(policy.spec.policyTypes || []).includes('Ingress')) {
-      p(`${nameOf(policy)}: policyTypes must include Ingress`);
+    if ((policy.spec.ingress || []).length > 0 && !restrictsIngress(policy)) {
+      p(`${nameOf(policy)}: policyTypes must include Ingress (its ingress rules are ignored otherwise)`);
     }
     for (const rule of policy.spec.ingress || []) {
       if (!rule.ports || rule.ports.length === 0) {
@@ -372,6 +448,19 @@ function validateObjects(objects) {
   }
   if (policies.length > 0 && !grpcAllowed) {
     p('no NetworkPolicy ingress rule allows the gRPC port');
+  }
+  // Once a policy restricts egress, only what some policy lets out may leave:
+  // on PostgreSQL the server needs DNS and the database's port.
+  if (!sqlite && policies.some((n) => (n.spec.policyTypes || []).includes('Egress'))) {
+    const letsOut = (port, protocol) => policies.some((n) => (n.spec.egress || []).some((rule) =>
+      !rule.ports || rule.ports.length === 0 || rule.ports.some((allowed) =>
+        allowed.port === port && (allowed.protocol || 'TCP') === protocol)));
+    if (!letsOut(POSTGRES_PORT, 'TCP')) {
+      p(`no NetworkPolicy egress rule lets the server reach PostgreSQL (TCP ${POSTGRES_PORT})`);
+    }
+    if (!letsOut(53, 'UDP')) {
+      p('no NetworkPolicy egress rule lets the server resolve the database host (UDP 53)');
+    }
   }
   return problems;
 }
