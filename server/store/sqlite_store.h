@@ -178,7 +178,10 @@ class SqliteStore final : public Store {
   // Several writes, committed together; one status each.
   std::vector<absl::Status> WriteAll(absl::string_view what,
                                      std::vector<WriteBody> bodies);
+  // Runs the batch's transaction, then moves readers to a new snapshot.
   void RunBatch(const std::vector<PendingWrite*>& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void RunBatchInTransaction(const std::vector<PendingWrite*>& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // Runs `body` as one write, honouring `options` (client token,
@@ -201,6 +204,9 @@ class SqliteStore final : public Store {
   std::deque<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool leading_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::atomic<int64_t> commits_ = 0;
+  // Batches of writes run so far, committed or not: a reader's snapshot is
+  // current while this has not moved since it began.
+  std::atomic<int64_t> write_generation_ = 0;
 
   absl::Mutex write_mu_;
   std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);

@@ -609,6 +609,33 @@ TEST_F(SqliteStoreTest, TagOverwritesValuesAndUntagRemovesKeys) {
   EXPECT_THAT(*tags, ElementsAre(Tag{"env", "prod"}));
 }
 
+TEST_F(SqliteStoreTest, ReadsSeeEarlierWritesAndIdleReadersHoldNoOldSnapshot) {
+  Service service = CreateRunning("snapshot-web");
+  // A reader keeps its read transaction open after a read...
+  ASSERT_THAT(store_->GetService(Ref(service)), IsOk());
+  ASSERT_THAT(store_->TagService(Ref(service), {{"env", "prod"}}, false),
+              IsOk());
+  // ...but a read after a write sees the write.
+  auto got = store_->GetService(Ref(service));
+  ASSERT_THAT(got, IsOk());
+  auto tags = store_->ListTags(Ref(service));
+  ASSERT_THAT(tags, IsOk());
+  EXPECT_THAT(*tags, ElementsAre(Tag{"env", "prod"}));
+
+  // The next write ends the idle readers' snapshots: none holds the WAL
+  // back, so a checkpoint that needs every reader gone succeeds at once.
+  ASSERT_THAT(store_->TagService(Ref(service), {{"team", "web"}}, false),
+              IsOk());
+  SQLite::Database db(options_.path, SQLite::OPEN_READWRITE);
+  SQLite::Statement checkpoint(db, "PRAGMA wal_checkpoint(RESTART)");
+  ASSERT_TRUE(checkpoint.executeStep());
+  EXPECT_EQ(checkpoint.getColumn(0).getInt(), 0)
+      << "a reader still holds a snapshot from before the write";
+  tags = store_->ListTags(Ref(service));
+  ASSERT_THAT(tags, IsOk());
+  EXPECT_THAT(*tags, ElementsAre(Tag{"env", "prod"}, Tag{"team", "web"}));
+}
+
 TEST_F(SqliteStoreTest, FiftyTagsAtMostAcrossCalls) {
   Service service = CreateRunning("my-web");
   ASSERT_THAT(store_->TagService(Ref(service), NumberedTags(0, 30), false),
