@@ -274,6 +274,35 @@ TEST_F(PostgresStoreTest, ConcurrentStartsOnOneServiceAcrossStores) {
   }
 }
 
+// Two servers create a service of one name at once: the loser, whether its
+// check or the unique index saw the winner, gets SQLite's ALREADY_EXISTS.
+TEST_F(PostgresStoreTest, ConcurrentCreatesOfOneNameAcrossStores) {
+  std::unique_ptr<PostgresStore> a = OpenStore();
+  std::unique_ptr<PostgresStore> b = OpenStore();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string name = absl::StrCat("web-", round);
+    absl::Status results[2];
+    absl::Barrier* start = new absl::Barrier(2);
+    auto create = [&](PostgresStore& store, absl::Status& result) {
+      if (start->Block()) delete start;
+      result = store.CreateService(MakeService(name), {}).status();
+    };
+    std::thread first([&] { create(*a, results[0]); });
+    std::thread second([&] { create(*b, results[1]); });
+    first.join();
+    second.join();
+    ASSERT_NE(results[0].ok(), results[1].ok())
+        << results[0] << " / " << results[1];
+    EXPECT_THAT(results[0].ok() ? results[1] : results[0],
+                StatusIs(absl::StatusCode::kAlreadyExists,
+                         absl::StrCat("service_name: a service named ", name,
+                                      " already exists")));
+  }
+}
+
 TEST(DatabaseUrlTest, OnlyPostgresUrlsOrNoneAreAccepted) {
   EXPECT_THAT(ValidateDatabaseUrl(""), IsOk());
   EXPECT_THAT(ValidateDatabaseUrl("postgres://db/sm"), IsOk());
