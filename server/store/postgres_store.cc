@@ -292,62 +292,6 @@ void SetServiceStatus(pqxx::transaction_base& t, int64_t pk,
       std::string(domain::ToString(status)), Micros(now), pk);
 }
 
-// The primitives of store_logic.h in a PostgreSQL transaction.
-class PgTx {
- public:
-  explicit PgTx(pqxx::transaction_base& t) : t_(t) {}
-  std::optional<ServiceConfig> LoadConfig(int64_t pk, int64_t version) {
-    return store::LoadConfig(t_, pk, version);
-  }
-  absl::Status InsertConfig(int64_t pk, int64_t version,
-                            const ServiceConfig& config) {
-    return store::InsertConfig(t_, pk, version, config);
-  }
-  std::optional<ImageVersion> LoadImage(int64_t pk,
-                                        std::optional<int64_t> version) {
-    return store::LoadImage(t_, pk, version);
-  }
-  int64_t InsertImage(int64_t pk, absl::string_view identifier,
-                      absl::Time now) {
-    return store::InsertImage(t_, pk, identifier, now);
-  }
-  void SetConfigVersion(int64_t pk, int64_t version) {
-    t_.exec_params("UPDATE services SET config_version = $1 WHERE pk = $2",
-                   version, pk);
-  }
-  void TouchService(int64_t pk, absl::Time now) {
-    t_.exec_params("UPDATE services SET updated_at = $1 WHERE pk = $2",
-                   Micros(now), pk);
-  }
-  void SetServiceStatus(int64_t pk, ServiceStatus status, absl::Time now) {
-    store::SetServiceStatus(t_, pk, status, now);
-  }
-  void InsertOperation(int64_t pk, const Operation& op,
-                       std::optional<ServiceStatus> prior,
-                       const domain::Transition& transition,
-                       const OperationTargets& targets) {
-    std::optional<std::string> prior_text;
-    if (prior) prior_text = std::string(domain::ToString(*prior));
-    t_.exec_params(
-        "INSERT INTO operations (operation_id, service_pk, type, status,"
-        " success_status, failure_status, failure_op_status,"
-        " target_config_version, prior_config_version, target_image_version,"
-        " due_at, started_at, updated_at, prior_status, deadline_at)"
-        " VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $9, $10, $10,"
-        " $10, $11, $12)",
-        op.id, pk, std::string(domain::ToString(op.type)),
-        std::string(domain::ToString(transition.on_success)),
-        std::string(domain::ToString(transition.on_failure)),
-        std::string(domain::ToString(transition.failure_status)),
-        targets.target_config, targets.prior_config, targets.target_image,
-        Micros(op.started_at), prior_text, Micros(*op.deadline_at));
-  }
-  Service LoadService(int64_t pk) { return store::LoadService(t_, pk); }
-
- private:
-  pqxx::transaction_base& t_;
-};
-
 // NOT_FOUND, as for an operation that does not exist, if its service's
 // account is not in `scope`.
 absl::StatusOr<Operation> LoadOperation(pqxx::transaction_base& t,
@@ -542,6 +486,70 @@ absl::Status MigratePostgres(pqxx::connection& c,
   return absl::OkStatus();
 }
 
+// The primitives of store_logic.h in a PostgreSQL transaction.
+class PgTx {
+ public:
+  explicit PgTx(pqxx::transaction_base& t) : t_(t) {}
+  std::optional<ServiceConfig> LoadConfig(int64_t pk, int64_t version) {
+    return store::LoadConfig(t_, pk, version);
+  }
+  absl::Status InsertConfig(int64_t pk, int64_t version,
+                            const ServiceConfig& config) {
+    return store::InsertConfig(t_, pk, version, config);
+  }
+  std::optional<ImageVersion> LoadImage(int64_t pk,
+                                        std::optional<int64_t> version) {
+    return store::LoadImage(t_, pk, version);
+  }
+  int64_t InsertImage(int64_t pk, absl::string_view identifier,
+                      absl::Time now) {
+    return store::InsertImage(t_, pk, identifier, now);
+  }
+  void SetConfigVersion(int64_t pk, int64_t version) {
+    t_.exec_params("UPDATE services SET config_version = $1 WHERE pk = $2",
+                   version, pk);
+  }
+  void TouchService(int64_t pk, absl::Time now) {
+    t_.exec_params("UPDATE services SET updated_at = $1 WHERE pk = $2",
+                   Micros(now), pk);
+  }
+  void SetServiceStatus(int64_t pk, ServiceStatus status, absl::Time now) {
+    store::SetServiceStatus(t_, pk, status, now);
+  }
+  void InsertOperation(int64_t pk, const Operation& op,
+                       std::optional<ServiceStatus> prior,
+                       const domain::Transition& transition,
+                       const OperationTargets& targets) {
+    std::optional<std::string> prior_text;
+    if (prior) prior_text = std::string(domain::ToString(*prior));
+    t_.exec_params(
+        "INSERT INTO operations (operation_id, service_pk, type, status,"
+        " success_status, failure_status, failure_op_status,"
+        " target_config_version, prior_config_version, target_image_version,"
+        " due_at, started_at, updated_at, prior_status, deadline_at)"
+        " VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $9, $10, $10,"
+        " $10, $11, $12)",
+        op.id, pk, std::string(domain::ToString(op.type)),
+        std::string(domain::ToString(transition.on_success)),
+        std::string(domain::ToString(transition.on_failure)),
+        std::string(domain::ToString(transition.failure_status)),
+        targets.target_config, targets.prior_config, targets.target_image,
+        Micros(op.started_at), prior_text, Micros(*op.deadline_at));
+  }
+  absl::StatusOr<std::optional<std::string>> FindClientToken(
+      const ClientToken& token) {
+    return store::FindClientToken(t_, token);
+  }
+  void SaveClientToken(const ClientToken& token, const std::string& response,
+                       absl::Time now) {
+    store::SaveClientToken(t_, token, response, now);
+  }
+  Service LoadService(int64_t pk) { return store::LoadService(t_, pk); }
+
+ private:
+  pqxx::transaction_base& t_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
@@ -707,29 +715,12 @@ absl::StatusOr<Accepted> PostgresStore::Accept(absl::string_view what,
                                                Make&& make) {
   Accepted accepted;
   RETURN_IF_ERROR(Write(what, [&](Tx& tx) -> absl::Status {
-    accepted = Accepted{};
     const absl::Time now = clock_.Now();
-    const ClientToken* token = options.validate_only || !options.client_token
-                                   ? nullptr
-                                   : &*options.client_token;
-    if (token != nullptr) {
-      ASSIGN_OR_RETURN(std::optional<std::string> replay,
-                       FindClientToken(tx.t, *token));
-      if (replay) {
-        accepted.replayed_response = *std::move(replay);
-        return absl::OkStatus();
-      }
-    }
-    ASSIGN_OR_RETURN(accepted, make(tx.t, now));
-    if (options.validate_only) {
-      accepted.operation.id.clear();
-      tx.discard = true;
-      return absl::OkStatus();
-    }
-    if (token != nullptr) {
-      SaveClientToken(tx.t, *token, token->encode_response(accepted), now);
-    }
-    tx.changes.push_back({accepted.service, accepted.operation});
+    PgTx pg(tx.t);
+    ASSIGN_OR_RETURN(accepted,
+                     AcceptIn(
+                         pg, options, now, [&] { return make(tx.t, now); },
+                         tx.discard, tx.changes));
     return absl::OkStatus();
   }));
   return accepted;

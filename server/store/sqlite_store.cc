@@ -321,79 +321,6 @@ void SetServiceStatus(Connection& c, int64_t pk, ServiceStatus status,
   q->exec();
 }
 
-// The primitives of store_logic.h in a SQLite transaction.
-class SqliteTx {
- public:
-  explicit SqliteTx(Connection& c) : c_(c) {}
-  std::optional<ServiceConfig> LoadConfig(int64_t pk, int64_t version) {
-    return store::LoadConfig(c_, pk, version);
-  }
-  absl::Status InsertConfig(int64_t pk, int64_t version,
-                            const ServiceConfig& config) {
-    return store::InsertConfig(c_, pk, version, config);
-  }
-  std::optional<ImageVersion> LoadImage(int64_t pk,
-                                        std::optional<int64_t> version) {
-    return store::LoadImage(c_, pk, version);
-  }
-  int64_t InsertImage(int64_t pk, absl::string_view identifier,
-                      absl::Time now) {
-    return store::InsertImage(c_, pk, identifier, now);
-  }
-  void SetConfigVersion(int64_t pk, int64_t version) {
-    Query q(c_, "UPDATE services SET config_version = ? WHERE pk = ?");
-    q->bind(1, version);
-    q->bind(2, pk);
-    q->exec();
-  }
-  void TouchService(int64_t pk, absl::Time now) {
-    Query q(c_, "UPDATE services SET updated_at = ? WHERE pk = ?");
-    q->bind(1, Micros(now));
-    q->bind(2, pk);
-    q->exec();
-  }
-  void SetServiceStatus(int64_t pk, ServiceStatus status, absl::Time now) {
-    store::SetServiceStatus(c_, pk, status, now);
-  }
-  void InsertOperation(int64_t pk, const Operation& op,
-                       std::optional<ServiceStatus> prior,
-                       const domain::Transition& transition,
-                       const OperationTargets& targets) {
-    Query q(c_,
-            "INSERT INTO operations (operation_id, service_pk, type, status,"
-            " success_status, failure_status, failure_op_status,"
-            " target_config_version, prior_config_version,"
-            " target_image_version, due_at, started_at, updated_at,"
-            " prior_status, deadline_at)"
-            " VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    q->bind(1, op.id);
-    q->bind(2, pk);
-    q->bind(3, std::string(domain::ToString(op.type)));
-    q->bind(4, std::string(domain::ToString(transition.on_success)));
-    q->bind(5, std::string(domain::ToString(transition.on_failure)));
-    q->bind(6, std::string(domain::ToString(transition.failure_status)));
-    const std::optional<int64_t>* columns[] = {
-        &targets.target_config, &targets.prior_config, &targets.target_image};
-    for (int i = 0; i < 3; ++i) {
-      if (*columns[i]) {
-        q->bind(7 + i, **columns[i]);
-      }
-    }
-    q->bind(10, Micros(op.started_at));
-    q->bind(11, Micros(op.started_at));
-    q->bind(12, Micros(op.started_at));
-    if (prior) {
-      q->bind(13, std::string(domain::ToString(*prior)));
-    }
-    q->bind(14, Micros(*op.deadline_at));
-    q->exec();
-  }
-  Service LoadService(int64_t pk) { return store::LoadService(c_, pk); }
-
- private:
-  Connection& c_;
-};
-
 constexpr char kSelectOperation[] =
     "SELECT " SM_OPERATION_COLUMNS
     " FROM operations o JOIN services s ON s.pk = o.service_pk"
@@ -575,6 +502,87 @@ void SaveClientToken(Connection& c, const ClientToken& token,
   q->bind(4, Micros(now));
   q->exec();
 }
+
+// The primitives of store_logic.h in a SQLite transaction.
+class SqliteTx {
+ public:
+  explicit SqliteTx(Connection& c) : c_(c) {}
+  std::optional<ServiceConfig> LoadConfig(int64_t pk, int64_t version) {
+    return store::LoadConfig(c_, pk, version);
+  }
+  absl::Status InsertConfig(int64_t pk, int64_t version,
+                            const ServiceConfig& config) {
+    return store::InsertConfig(c_, pk, version, config);
+  }
+  std::optional<ImageVersion> LoadImage(int64_t pk,
+                                        std::optional<int64_t> version) {
+    return store::LoadImage(c_, pk, version);
+  }
+  int64_t InsertImage(int64_t pk, absl::string_view identifier,
+                      absl::Time now) {
+    return store::InsertImage(c_, pk, identifier, now);
+  }
+  void SetConfigVersion(int64_t pk, int64_t version) {
+    Query q(c_, "UPDATE services SET config_version = ? WHERE pk = ?");
+    q->bind(1, version);
+    q->bind(2, pk);
+    q->exec();
+  }
+  void TouchService(int64_t pk, absl::Time now) {
+    Query q(c_, "UPDATE services SET updated_at = ? WHERE pk = ?");
+    q->bind(1, Micros(now));
+    q->bind(2, pk);
+    q->exec();
+  }
+  void SetServiceStatus(int64_t pk, ServiceStatus status, absl::Time now) {
+    store::SetServiceStatus(c_, pk, status, now);
+  }
+  void InsertOperation(int64_t pk, const Operation& op,
+                       std::optional<ServiceStatus> prior,
+                       const domain::Transition& transition,
+                       const OperationTargets& targets) {
+    Query q(c_,
+            "INSERT INTO operations (operation_id, service_pk, type, status,"
+            " success_status, failure_status, failure_op_status,"
+            " target_config_version, prior_config_version,"
+            " target_image_version, due_at, started_at, updated_at,"
+            " prior_status, deadline_at)"
+            " VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q->bind(1, op.id);
+    q->bind(2, pk);
+    q->bind(3, std::string(domain::ToString(op.type)));
+    q->bind(4, std::string(domain::ToString(transition.on_success)));
+    q->bind(5, std::string(domain::ToString(transition.on_failure)));
+    q->bind(6, std::string(domain::ToString(transition.failure_status)));
+    const std::optional<int64_t>* columns[] = {
+        &targets.target_config, &targets.prior_config, &targets.target_image};
+    for (int i = 0; i < 3; ++i) {
+      if (*columns[i]) {
+        q->bind(7 + i, **columns[i]);
+      }
+    }
+    q->bind(10, Micros(op.started_at));
+    q->bind(11, Micros(op.started_at));
+    q->bind(12, Micros(op.started_at));
+    if (prior) {
+      q->bind(13, std::string(domain::ToString(*prior)));
+    }
+    q->bind(14, Micros(*op.deadline_at));
+    q->exec();
+  }
+  absl::StatusOr<std::optional<std::string>> FindClientToken(
+      const ClientToken& token) {
+    return store::FindClientToken(c_, token);
+  }
+  void SaveClientToken(const ClientToken& token, const std::string& response,
+                       absl::Time now) {
+    store::SaveClientToken(c_, token, response, now);
+  }
+  Service LoadService(int64_t pk) { return store::LoadService(c_, pk); }
+
+ private:
+  Connection& c_;
+};
 
 }  // namespace
 
@@ -788,27 +796,11 @@ absl::StatusOr<Accepted> SqliteStore::Accept(absl::string_view what,
   RETURN_IF_ERROR(Write(what, [&](WriteContext& w) -> absl::Status {
     Connection& c = w.connection;
     const absl::Time now = clock_.Now();
-    const ClientToken* token = options.validate_only || !options.client_token
-                                   ? nullptr
-                                   : &*options.client_token;
-    if (token != nullptr) {
-      ASSIGN_OR_RETURN(std::optional<std::string> replay,
-                       FindClientToken(c, *token));
-      if (replay) {
-        accepted.replayed_response = *std::move(replay);
-        return absl::OkStatus();
-      }
-    }
-    ASSIGN_OR_RETURN(accepted, body(c, now));
-    if (options.validate_only) {
-      accepted.operation.id.clear();
-      w.discard = true;
-      return absl::OkStatus();
-    }
-    if (token != nullptr) {
-      SaveClientToken(c, *token, token->encode_response(accepted), now);
-    }
-    w.changes.push_back({accepted.service, accepted.operation});
+    SqliteTx tx(c);
+    ASSIGN_OR_RETURN(
+        accepted, AcceptIn(
+                      tx, options, now, [&] { return body(c, now); }, w.discard,
+                      w.changes));
     return absl::OkStatus();
   }));
   return accepted;

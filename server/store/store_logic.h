@@ -18,11 +18,19 @@
 //                        const domain::Transition& transition,
 //                        const OperationTargets& targets);
 //   domain::Service LoadService(int64_t pk);
+//   // The response stored with an earlier call's token, if any;
+//   // INVALID_ARGUMENT if that call's request was another.
+//   absl::StatusOr<std::optional<std::string>> FindClientToken(
+//       const ClientToken& token);
+//   void SaveClientToken(const ClientToken& token,
+//                        const std::string& response, absl::Time now);
 #ifndef SERVICEMANAGER_SERVER_STORE_STORE_LOGIC_H_
 #define SERVICEMANAGER_SERVER_STORE_STORE_LOGIC_H_
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +45,41 @@
 #include "store/store_common.h"
 
 namespace servicemanager::store {
+
+// A mutating call that accepts an operation, in the caller's transaction,
+// honouring `options`: a client token used before replays the response the
+// first call got and changes nothing; otherwise `make()` does the call and,
+// unless validate_only, the token is saved with its response. For
+// validate_only, sets `discard` (the caller rolls back) and clears the
+// operation's id; otherwise adds the change to `changes`.
+template <typename Tx, typename Make>
+absl::StatusOr<Accepted> AcceptIn(Tx& tx, const CallOptions& options,
+                                  absl::Time now, Make&& make, bool& discard,
+                                  std::vector<Change>& changes) {
+  const ClientToken* token = options.validate_only || !options.client_token
+                                 ? nullptr
+                                 : &*options.client_token;
+  if (token != nullptr) {
+    ASSIGN_OR_RETURN(std::optional<std::string> replay,
+                     tx.FindClientToken(*token));
+    if (replay) {
+      Accepted replayed;
+      replayed.replayed_response = *std::move(replay);
+      return replayed;
+    }
+  }
+  ASSIGN_OR_RETURN(Accepted accepted, make());
+  if (options.validate_only) {
+    accepted.operation.id.clear();
+    discard = true;
+    return accepted;
+  }
+  if (token != nullptr) {
+    tx.SaveClientToken(*token, token->encode_response(accepted), now);
+  }
+  changes.push_back({accepted.service, accepted.operation});
+  return accepted;
+}
 
 // Records a PENDING operation of the service `row`, due at once. `prior` is
 // the service's status before it (none for a create).
