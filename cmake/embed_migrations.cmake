@@ -1,5 +1,9 @@
-# Writes OUTPUT, a C++ file defining servicemanager::store::EmbeddedMigrations()
-# from the NNNN_title.up.sql files in MIGRATIONS_DIR, in order.
+# Writes OUTPUT, a C++ file defining servicemanager::store::FUNCTION()
+# (EmbeddedMigrations() unless FUNCTION is set) from the NNNN_title.up.sql
+# files in MIGRATIONS_DIR, in order.
+if(NOT FUNCTION)
+  set(FUNCTION EmbeddedMigrations)
+endif()
 file(GLOB files "${MIGRATIONS_DIR}/*.up.sql")
 list(SORT files)
 set(body "")
@@ -17,7 +21,7 @@ file(WRITE "${OUTPUT}.tmp" "// Generated from migrations/ by cmake/embed_migrati
 
 namespace servicemanager::store {
 
-const std::vector<Migration>& EmbeddedMigrations() {
+const std::vector<Migration>& ${FUNCTION}() {
   static const auto* const kMigrations = new std::vector<Migration>{
 ${body}  };
   return *kMigrations;

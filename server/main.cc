@@ -51,6 +51,7 @@
 #include "runtime/podman_runtime.h"
 #include "runtime/simulated_runtime.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
+#include "store/open_store.h"
 #include "store/sqlite_store.h"
 #include "worker/janitor.h"
 #include "worker/operation_worker.h"
@@ -64,6 +65,7 @@ using servicemanager::common::LogLevel;
 struct Flags {
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./data";
+  std::string database_url;  // Empty: SQLite under data_dir.
   int worker_delay_ms = 200;
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
@@ -203,7 +205,7 @@ void Serve(const Flags& flags,
            const Security& security,
            const servicemanager::api::Authorizer& authorizer,
            const sigset_t& signals, const std::string& database_path,
-           servicemanager::store::SqliteStore& store,
+           servicemanager::store::Store& store,
            servicemanager::api::ChangeHub& hub,
            servicemanager::observability::Metrics& metrics,
            servicemanager::common::Clock& clock) {
@@ -432,8 +434,18 @@ int Run(const Flags& flags) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (absl::Status url =
+          servicemanager::store::ValidateDatabaseUrl(flags.database_url);
+      !url.ok()) {
+    Fatal(std::string(url.message()));
+  }
+  // Where the store lives, for the logs: the SQLite file, or PostgreSQL's
+  // URL without its password.
   const std::string database_path =
-      (std::filesystem::path(flags.data_dir) / "servicemanager.db").string();
+      flags.database_url.empty()
+          ? (std::filesystem::path(flags.data_dir) / "servicemanager.db")
+                .string()
+          : servicemanager::store::RedactDatabaseUrl(flags.database_url);
   Log(LogLevel::kInfo, "configuration",
       {{"listen", flags.listen},
        {"data_dir", flags.data_dir},
@@ -609,12 +621,16 @@ int Run(const Flags& flags) {
       [&metrics](const servicemanager::domain::Operation& operation) {
         metrics.RecordOperationFinished(operation);
       });
-  auto store =
-      servicemanager::store::SqliteStore::Open(options, clock, ids, &hub);
+  auto store = servicemanager::store::OpenStore(flags.database_url, options,
+                                                clock, ids, &hub);
   if (!store.ok()) {
-    Fatal(absl::StrCat("cannot open the database ", options.path, ": ",
+    Fatal(absl::StrCat("cannot open the database ", database_path, ": ",
                        store.status().message()));
   }
+  Log(LogLevel::kInfo,
+      absl::StrCat("store opened: ",
+                   flags.database_url.empty() ? "SQLite " : "PostgreSQL ",
+                   database_path));
   Serve(flags, aws_keys, security, authorizer, signals, database_path, **store,
         hub, metrics, clock);
   store->reset();
@@ -631,8 +647,9 @@ int main(int argc, char** argv) {
   Flags flags;
   CLI::App app{
       "servicemanager: manages web services' lifecycle (create, pause, resume, "
-      "delete) the way AWS App Runner does, over gRPC, stored in SQLite. Each "
-      "flag can also be set by the environment variable shown."};
+      "delete) the way AWS App Runner does, over gRPC, stored in SQLite or "
+      "PostgreSQL. Each flag can also be set by the environment variable "
+      "shown."};
   app.add_option("--listen", flags.listen, "gRPC address, HOST:PORT")
       ->capture_default_str()
       ->envname("SERVICEMANAGER_LISTEN");
@@ -641,6 +658,11 @@ int main(int argc, char** argv) {
                  "missing)")
       ->capture_default_str()
       ->envname("SERVICEMANAGER_DATA_DIR");
+  app.add_option("--database-url", flags.database_url,
+                 "PostgreSQL to store in instead of SQLite: "
+                 "postgres://USER:PASSWORD@HOST:PORT/DB or postgresql://...; "
+                 "empty for SQLite under --data-dir")
+      ->envname("SERVICEMANAGER_DATABASE_URL");
   app.add_option("--worker-delay-ms", flags.worker_delay_ms,
                  "how long the simulated compute step of an operation takes")
       ->capture_default_str()

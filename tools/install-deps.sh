@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config clang-format
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  libsqlite3-dev libsqlitecpp-dev sqlite3
+  libsqlite3-dev libsqlitecpp-dev sqlite3 libpqxx-dev
   libabsl-dev libcli11-dev libgtest-dev libgmock-dev prometheus-cpp-dev
   libcpp-httplib-dev libssl-dev openssl libcurl4-openssl-dev
 )

@@ -12,13 +12,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/status_macros.h"
 #include "store/sqlite_status.h"
 
 namespace servicemanager::store {
-namespace {
 
 // FNV-1a, enough to notice that a merged migration file was edited.
-std::string Checksum(const std::string& text) {
+std::string MigrationChecksum(const std::string& text) {
   uint64_t hash = 0xcbf29ce484222325ULL;
   for (unsigned char c : text) {
     hash ^= c;
@@ -27,7 +27,29 @@ std::string Checksum(const std::string& text) {
   return absl::StrFormat("%016x", hash);
 }
 
-}  // namespace
+absl::Status CheckAppliedMigrations(const std::map<int, std::string>& applied,
+                                    const std::vector<Migration>& migrations) {
+  std::map<int, const Migration*> known;
+  for (const Migration& m : migrations) {
+    known[m.version] = &m;
+  }
+  for (const auto& [version, checksum] : applied) {
+    auto it = known.find(version);
+    if (it == known.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the database has schema version ", version,
+                       ", newer than this binary knows (up to ",
+                       migrations.empty() ? 0 : migrations.back().version,
+                       "); run a newer servicemanager"));
+    }
+    if (MigrationChecksum(it->second->sql) != checksum) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("migration ", it->second->name,
+                       " differs from the one applied to the database"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status Migrate(SQLite::Database& db,
                      const std::vector<Migration>& migrations, absl::Time now,
@@ -51,25 +73,7 @@ absl::Status Migrate(SQLite::Database& db,
     while (query.executeStep()) {
       applied[query.getColumn(0).getInt()] = query.getColumn(1).getString();
     }
-    std::map<int, const Migration*> known;
-    for (const Migration& m : migrations) {
-      known[m.version] = &m;
-    }
-    for (const auto& [version, checksum] : applied) {
-      auto it = known.find(version);
-      if (it == known.end()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("the database has schema version ", version,
-                         ", newer than this binary knows (up to ",
-                         migrations.empty() ? 0 : migrations.back().version,
-                         "); run a newer servicemanager"));
-      }
-      if (Checksum(it->second->sql) != checksum) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("migration ", it->second->name,
-                         " differs from the one applied to the database"));
-      }
-    }
+    RETURN_IF_ERROR(CheckAppliedMigrations(applied, migrations));
     for (const Migration& m : migrations) {
       if (applied.contains(m.version)) {
         continue;
@@ -82,7 +86,7 @@ absl::Status Migrate(SQLite::Database& db,
           " VALUES (?, ?, ?, ?)");
       record.bind(1, m.version);
       record.bind(2, m.name);
-      record.bind(3, Checksum(m.sql));
+      record.bind(3, MigrationChecksum(m.sql));
       record.bind(4, static_cast<int64_t>(absl::ToUnixMicros(now)));
       record.exec();
       tx.commit();

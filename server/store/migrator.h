@@ -2,6 +2,7 @@
 #ifndef SERVICEMANAGER_SERVER_STORE_MIGRATOR_H_
 #define SERVICEMANAGER_SERVER_STORE_MIGRATOR_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,17 @@ struct Migration {
 
 // migrations/*.up.sql in version order.
 const std::vector<Migration>& EmbeddedMigrations();
+// migrations/postgres/*.up.sql in version order.
+const std::vector<Migration>& EmbeddedPostgresMigrations();
+
+// The checksum schema_migrations keeps of a migration's text.
+std::string MigrationChecksum(const std::string& sql);
+
+// FAILED_PRECONDITION if a database that has the migrations `applied`
+// (version to checksum) has one that `migrations` does not know (a newer
+// schema) or one whose checksum differs.
+absl::Status CheckAppliedMigrations(const std::map<int, std::string>& applied,
+                                    const std::vector<Migration>& migrations);
 
 // Brings `db` to the newest of `migrations`: each one that is missing runs,
 // with its schema_migrations row (version, name, checksum, applied_at), in

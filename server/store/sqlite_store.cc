@@ -29,6 +29,8 @@
 #include "sqlite3.h"
 #include "store/migrator.h"
 #include "store/sqlite_status.h"
+#include "store/store_common.h"
+#include "store/store_logic.h"
 
 namespace servicemanager::store {
 
@@ -137,9 +139,6 @@ class SqliteStore::ReadLease {
 
 namespace {
 
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
-
 // Resets a statement when it goes out of scope, so that it keeps no read
 // open of its own (the reader's transaction decides how long reads last).
 class Query {
@@ -154,127 +153,35 @@ class Query {
   SQLite::Statement& statement_;
 };
 
-// A service row and its internal key.
-struct ServiceRow {
-  int64_t pk = 0;
-  Service service;
-  std::optional<int64_t> config_version;
-  std::optional<int64_t> deployed_image_version;
+// A row of a statement, for the readers of store_common.h.
+class SqliteRow {
+ public:
+  explicit SqliteRow(SQLite::Statement& statement) : statement_(&statement) {}
+  bool IsNull(int i) const { return statement_->getColumn(i).isNull(); }
+  int64_t Int(int i) const { return statement_->getColumn(i).getInt64(); }
+  std::string Text(int i) const { return statement_->getColumn(i).getString(); }
+
+ private:
+  SQLite::Statement* statement_;
 };
 
 constexpr char kSelectService[] =
-    "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
-    " account_id"
-    " FROM services WHERE service_id = ?";
+    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = ?";
 constexpr char kSelectLiveServices[] =
-    "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
-    " account_id"
-    " FROM services WHERE deleted_at IS NULL AND pk > ? ORDER BY pk LIMIT ?";
+    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s"
+    " WHERE deleted_at IS NULL AND pk > ? ORDER BY pk LIMIT ?";
 constexpr char kSelectAccountLiveServices[] =
-    "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
-    " account_id"
-    " FROM services WHERE deleted_at IS NULL AND account_id = ? AND pk > ?"
+    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s"
+    " WHERE deleted_at IS NULL AND account_id = ? AND pk > ?"
     " ORDER BY pk LIMIT ?";
 constexpr char kSelectServicesDeletedSince[] =
-    "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
-    " account_id"
-    " FROM services WHERE (deleted_at IS NULL OR deleted_at >= ?)"
+    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s"
+    " WHERE (deleted_at IS NULL OR deleted_at >= ?)"
     " AND pk > ? ORDER BY pk LIMIT ?";
 constexpr char kSelectAccountServicesDeletedSince[] =
-    "SELECT pk, service_id, name, url, status, config_version,"
-    " deployed_image_version, created_at, updated_at, deleted_at, revision,"
-    " account_id"
-    " FROM services WHERE (deleted_at IS NULL OR deleted_at >= ?)"
+    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s"
+    " WHERE (deleted_at IS NULL OR deleted_at >= ?)"
     " AND account_id = ? AND pk > ? ORDER BY pk LIMIT ?";
-
-std::optional<int64_t> NullableInt(const SQLite::Column& column) {
-  if (column.isNull()) {
-    return std::nullopt;
-  }
-  return column.getInt64();
-}
-
-ServiceRow ReadServiceRow(SQLite::Statement& s) {
-  ServiceRow row;
-  row.pk = s.getColumn(0).getInt64();
-  row.service.id = s.getColumn(1).getString();
-  row.service.name = s.getColumn(2).getString();
-  row.service.url = s.getColumn(3).getString();
-  row.service.status = domain::ParseServiceStatus(s.getColumn(4).getString())
-                           .value_or(ServiceStatus::kOperationInProgress);
-  row.config_version = NullableInt(s.getColumn(5));
-  row.deployed_image_version = NullableInt(s.getColumn(6));
-  row.service.created_at = FromMicros(s.getColumn(7).getInt64());
-  row.service.updated_at = FromMicros(s.getColumn(8).getInt64());
-  if (std::optional<int64_t> deleted = NullableInt(s.getColumn(9))) {
-    row.service.deleted_at = FromMicros(*deleted);
-  }
-  row.service.revision = s.getColumn(10).getInt64();
-  row.service.account_id = s.getColumn(11).getString();
-  return row;
-}
-
-absl::string_view RepositoryTypeName(domain::ImageRepositoryType type) {
-  return type == domain::ImageRepositoryType::kEcrPublic ? "ECR_PUBLIC" : "ECR";
-}
-absl::string_view ProtocolName(domain::HealthCheckProtocol protocol) {
-  return protocol == domain::HealthCheckProtocol::kHttp ? "HTTP" : "TCP";
-}
-
-// The columns of a service_configs row, from column `first` of `q`.
-#define SM_CONFIG_COLUMNS(t)                                         \
-  t ".image_identifier, " t ".image_repository_type, " t ".port, " t \
-    ".start_command, " t ".auto_deployments_enabled, " t ".cpu, " t  \
-    ".memory, " t ".health_protocol, " t ".health_path, " t          \
-    ".health_interval, " t ".health_timeout, " t                     \
-    ".health_healthy_threshold, " t ".health_unhealthy_threshold"
-constexpr int kConfigColumns = 13;
-
-// The connection a configuration version uses, joined to the configuration
-// `t` (a service_configs alias): its account, name and id, or NULLs.
-#define SM_CONNECTION_COLUMNS "cn.account_id, cn.name, cn.connection_id"
-constexpr int kConnectionColumns = 3;
-#define SM_JOIN_CONNECTION(t)                                      \
-  " LEFT JOIN service_config_connections cc ON cc.service_pk = " t \
-  ".service_pk AND cc.version = " t                                \
-  ".version LEFT JOIN connections cn ON cn.pk = cc.connection_pk"
-
-void ReadConnection(SQLite::Statement& q, int first, ServiceConfig& config) {
-  if (q.getColumn(first).isNull()) {
-    return;
-  }
-  config.source.connection = domain::ConnectionRef{
-      q.getColumn(first).getString(), q.getColumn(first + 1).getString(),
-      q.getColumn(first + 2).getString()};
-}
-
-ServiceConfig ReadConfig(SQLite::Statement& q, int first) {
-  auto column = [&q, first](int i) { return q.getColumn(first + i); };
-  ServiceConfig config;
-  config.source.image_identifier = column(0).getString();
-  config.source.image_repository_type =
-      column(1).getString() == "ECR_PUBLIC"
-          ? domain::ImageRepositoryType::kEcrPublic
-          : domain::ImageRepositoryType::kEcr;
-  config.source.image_configuration.port = column(2).getString();
-  config.source.image_configuration.start_command = column(3).getString();
-  config.source.auto_deployments_enabled = column(4).getInt() != 0;
-  config.instance.cpu = column(5).getString();
-  config.instance.memory = column(6).getString();
-  config.health_check.protocol = column(7).getString() == "HTTP"
-                                     ? domain::HealthCheckProtocol::kHttp
-                                     : domain::HealthCheckProtocol::kTcp;
-  config.health_check.path = column(8).getString();
-  config.health_check.interval = column(9).getInt();
-  config.health_check.timeout = column(10).getInt();
-  config.health_check.healthy_threshold = column(11).getInt();
-  config.health_check.unhealthy_threshold = column(12).getInt();
-  return config;
-}
 
 // Adds the configuration's environment variables and secrets.
 void LoadEnv(Connection& c, int64_t pk, int64_t version, ServiceConfig& config);
@@ -290,8 +197,8 @@ std::optional<ServiceConfig> LoadConfig(Connection& c, int64_t pk,
   if (!q->executeStep()) {
     return std::nullopt;
   }
-  ServiceConfig config = ReadConfig(*q, 0);
-  ReadConnection(*q, kConfigColumns, config);
+  ServiceConfig config = ReadConfig(SqliteRow(*q), 0);
+  ReadConnection(SqliteRow(*q), kConfigColumns, config);
   LoadEnv(c, pk, version, config);
   return config;
 }
@@ -303,12 +210,8 @@ void LoadEnv(Connection& c, int64_t pk, int64_t version,
             " WHERE service_pk = ? AND version = ?");
   env->bind(1, pk);
   env->bind(2, version);
-  domain::ImageConfiguration& image = config.source.image_configuration;
   while (env->executeStep()) {
-    auto& vars = env->getColumn(0).getString() == "secret"
-                     ? image.runtime_environment_secrets
-                     : image.runtime_environment_variables;
-    vars[env->getColumn(1).getString()] = env->getColumn(2).getString();
+    ReadEnv(SqliteRow(*env), 0, config);
   }
 }
 
@@ -325,11 +228,7 @@ absl::Status InsertConfig(Connection& c, int64_t pk, int64_t version,
     find->bind(2, ref->account_id);
     find->bind(3, ref->name);
     if (!find->executeStep()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "source_configuration.authentication_configuration.connection_arn: "
-          "no connection ",
-          ref->name, "/", ref->id, " exists in account ", ref->account_id,
-          " (it was never created, or was deleted)"));
+      return NoSuchConnection(*ref);
     }
     connection_pk = find->getColumn(0).getInt64();
   }
@@ -420,73 +319,26 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
   return version;
 }
 
-// A whole service (its configuration and both image versions) in one
-// statement, by service_id or by pk; the environment only if the
-// configuration has one.
-#define SM_SELECT_SERVICE_SNAPSHOT \
-  "SELECT s.pk, s.service_id, s.name, s.url, s.status,"                     \
-  " s.config_version, s.deployed_image_version, s.created_at,"              \
-  " s.updated_at, s.deleted_at, s.revision, s.account_id, "                \
-  SM_CONFIG_COLUMNS("c")                                                    \
-  ", d.version, d.image_identifier, d.recorded_at,"                         \
-  " l.version, l.image_identifier, l.recorded_at, " SM_CONNECTION_COLUMNS  \
-  ", EXISTS (SELECT 1 FROM service_config_env e"                            \
-  "  WHERE e.service_pk = s.pk AND e.version = s.config_version),"          \
-  " p.address || ':' || p.port"                                             \
-  " FROM services s"                                                        \
-  " LEFT JOIN service_configs c"                                            \
-  "  ON c.service_pk = s.pk AND c.version = s.config_version"               \
-  SM_JOIN_CONNECTION("c")                                                   \
-  " LEFT JOIN service_images d"                                             \
-  "  ON d.service_pk = s.pk AND d.version = s.deployed_image_version"       \
-  " LEFT JOIN service_images l ON s.deleted_at IS NULL"                     \
-  "  AND l.service_pk = s.pk AND l.version = (SELECT MAX(version)"          \
-  "   FROM service_images WHERE service_pk = s.pk)"                        \
-  " LEFT JOIN service_endpoints p ON p.service_pk = s.pk"
 constexpr char kSnapshotById[] =
     SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = ?";
 constexpr char kSnapshotByPk[] = SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = ?";
 
 // The service the snapshot statement `q` stands on.
 Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
-  constexpr int kConfig = 12;
-  constexpr int kDeployed = kConfig + kConfigColumns;
-  constexpr int kLatest = kDeployed + 3;
-  constexpr int kConnection = kLatest + 3;
-  constexpr int kHasEnv = kConnection + kConnectionColumns;
-  constexpr int kEndpoint = kHasEnv + 1;
-  ServiceRow row = ReadServiceRow(q);
-  Service& service = row.service;
-  auto image = [&q](int first) -> std::optional<ImageVersion> {
-    if (q.getColumn(first).isNull()) return std::nullopt;
-    return ImageVersion{q.getColumn(first).getInt64(),
-                        q.getColumn(first + 1).getString(),
-                        FromMicros(q.getColumn(first + 2).getInt64())};
-  };
-  if (!q.getColumn(kConfig).isNull()) {
-    service.config = ReadConfig(q, kConfig);
-    ReadConnection(q, kConnection, *service.config);
+  Snapshot snapshot = ReadSnapshot(SqliteRow(q));
+  if (snapshot.has_env) {
+    LoadEnv(c, snapshot.row.pk, *snapshot.row.config_version,
+            *snapshot.row.service.config);
   }
-  service.deployed_image = image(kDeployed);
-  service.latest_image = image(kLatest);
-  if (!q.getColumn(kEndpoint).isNull()) {
-    service.endpoint = q.getColumn(kEndpoint).getString();
-  }
-  const bool has_env = q.getColumn(kHasEnv).getInt() != 0;
-  if (has_env && service.config) {
-    LoadEnv(c, row.pk, *row.config_version, *service.config);
-  }
-  return std::move(service);
+  return std::move(snapshot.row.service);
 }
 
 absl::StatusOr<Service> ReadServiceSnapshot(Connection& c,
                                             const domain::ServiceRef& ref) {
   Query q(c, kSnapshotById);
   q->bind(1, ref.id);
-  if (!q->executeStep() || q->getColumn(2).getString() != ref.name ||
-      q->getColumn(11).getString() != ref.account_id) {
-    return absl::NotFoundError(
-        absl::StrCat("service ", ref.name, "/", ref.id, " does not exist"));
+  if (!q->executeStep() || !IsService(SqliteRow(*q), ref)) {
+    return ServiceNotFound(ref);
   }
   return ReadServiceSnapshot(c, *q);
 }
@@ -503,12 +355,10 @@ absl::StatusOr<ServiceRow> FindService(Connection& c,
                                        const domain::ServiceRef& service) {
   Query q(c, kSelectService);
   q->bind(1, service.id);
-  if (!q->executeStep() || q->getColumn(2).getString() != service.name ||
-      q->getColumn(11).getString() != service.account_id) {
-    return absl::NotFoundError(absl::StrCat("service ", service.name, "/",
-                                            service.id, " does not exist"));
+  if (!q->executeStep() || !IsService(SqliteRow(*q), service)) {
+    return ServiceNotFound(service);
   }
-  return ReadServiceRow(*q);
+  return ReadServiceRow(SqliteRow(*q));
 }
 
 void SetServiceStatus(Connection& c, int64_t pk, ServiceStatus status,
@@ -518,94 +368,6 @@ void SetServiceStatus(Connection& c, int64_t pk, ServiceStatus status,
   q->bind(2, Micros(now));
   q->bind(3, pk);
   q->exec();
-}
-
-struct OperationTargets {
-  std::optional<int64_t> target_config;
-  std::optional<int64_t> prior_config;
-  std::optional<int64_t> target_image;
-};
-
-// Records a PENDING operation, due at once. `prior` is the service's status
-// before it (none for a create).
-Operation InsertOperation(Connection& c, common::IdGenerator& ids,
-                          const ServiceRow& row, OperationType type,
-                          std::optional<ServiceStatus> prior,
-                          const domain::Transition& transition,
-                          const OperationTargets& targets, absl::Time now,
-                          absl::Duration deadline) {
-  Operation op;
-  op.id = ids.NewOperationId();
-  op.type = type;
-  op.status = OperationStatus::kPending;
-  op.service_id = row.service.id;
-  op.service_account_id = row.service.account_id;
-  op.service_name = row.service.name;
-  op.started_at = now;
-  op.updated_at = now;
-  op.deadline_at = now + deadline;
-  Query q(c,
-          "INSERT INTO operations (operation_id, service_pk, type, status,"
-          " success_status, failure_status, failure_op_status,"
-          " target_config_version, prior_config_version,"
-          " target_image_version, due_at, started_at, updated_at,"
-          " prior_status, deadline_at)"
-          " VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  q->bind(1, op.id);
-  q->bind(2, row.pk);
-  q->bind(3, std::string(domain::ToString(type)));
-  q->bind(4, std::string(domain::ToString(transition.on_success)));
-  q->bind(5, std::string(domain::ToString(transition.on_failure)));
-  q->bind(6, std::string(domain::ToString(transition.failure_status)));
-  const std::optional<int64_t>* columns[] = {
-      &targets.target_config, &targets.prior_config, &targets.target_image};
-  for (int i = 0; i < 3; ++i) {
-    if (*columns[i]) {
-      q->bind(7 + i, **columns[i]);
-    }
-  }
-  q->bind(10, Micros(now));
-  q->bind(11, Micros(now));
-  q->bind(12, Micros(now));
-  if (prior) {
-    q->bind(13, std::string(domain::ToString(*prior)));
-  }
-  q->bind(14, Micros(*op.deadline_at));
-  q->exec();
-  return op;
-}
-
-// The columns ReadOperation reads, first in a SELECT from operations o JOIN
-// services s.
-#define SM_OPERATION_COLUMNS                                                 \
-  "o.operation_id, o.type, o.status, s.service_id, s.name, o.started_at,"    \
-  " o.updated_at, o.ended_at, o.deadline_at, o.error_code, o.error_message," \
-  " s.account_id"
-constexpr int kOperationColumns = 12;
-
-Operation ReadOperation(SQLite::Statement& s) {
-  Operation op;
-  op.id = s.getColumn(0).getString();
-  op.type = domain::ParseOperationType(s.getColumn(1).getString())
-                .value_or(OperationType::kCreateService);
-  op.status = domain::ParseOperationStatus(s.getColumn(2).getString())
-                  .value_or(OperationStatus::kPending);
-  op.service_id = s.getColumn(3).getString();
-  op.service_name = s.getColumn(4).getString();
-  op.started_at = FromMicros(s.getColumn(5).getInt64());
-  op.updated_at = FromMicros(s.getColumn(6).getInt64());
-  if (std::optional<int64_t> ended = NullableInt(s.getColumn(7))) {
-    op.ended_at = FromMicros(*ended);
-  }
-  if (std::optional<int64_t> deadline = NullableInt(s.getColumn(8))) {
-    op.deadline_at = FromMicros(*deadline);
-  }
-  if (!s.getColumn(9).isNull()) {
-    op.error_code = s.getColumn(9).getString();
-    op.error_message = s.getColumn(10).getString();
-  }
-  op.service_account_id = s.getColumn(11).getString();
-  return op;
 }
 
 constexpr char kSelectOperation[] =
@@ -622,103 +384,21 @@ absl::StatusOr<Operation> LoadOperation(Connection& c,
   q->bind(1, std::string(operation_id));
   if (!q->executeStep() ||
       !scope.Covers(q->getColumn(kOperationColumns - 1).getString())) {
-    return absl::NotFoundError(
-        absl::StrCat("operation_id: no operation ", operation_id));
+    return OperationNotFound(operation_id);
   }
-  return ReadOperation(*q);
+  return ReadOperation(SqliteRow(*q));
 }
-
-// What ending an operation needs to know of it.
-struct OperationRow {
-  std::string id;
-  int64_t service_pk = 0;
-  OperationType type = OperationType::kCreateService;
-  OperationStatus status = OperationStatus::kPending;
-  ServiceStatus success_status = ServiceStatus::kRunning;
-  ServiceStatus failure_status = ServiceStatus::kRunning;
-  OperationStatus failure_op_status = OperationStatus::kFailed;
-  std::optional<ServiceStatus> prior_status;
-  std::optional<int64_t> target_config;
-  std::optional<int64_t> prior_config;
-  std::optional<int64_t> target_image;
-  absl::Time started_at;
-  std::optional<absl::Time> deadline_at;
-};
 
 absl::StatusOr<OperationRow> FindOperationRow(Connection& c,
                                               absl::string_view operation_id) {
-  Query q(c,
-          "SELECT service_pk, type, status, success_status, failure_status,"
-          " failure_op_status, prior_status, target_config_version,"
-          " prior_config_version, target_image_version, started_at,"
-          " deadline_at FROM operations WHERE operation_id = ?");
+  Query q(c, "SELECT " SM_OPERATION_ROW_COLUMNS
+             " FROM operations WHERE operation_id = ?");
   q->bind(1, std::string(operation_id));
   if (!q->executeStep()) {
-    return absl::NotFoundError(
-        absl::StrCat("operation_id: no operation ", operation_id));
+    return OperationNotFound(operation_id);
   }
-  OperationRow row;
-  row.id = std::string(operation_id);
-  row.service_pk = q->getColumn(0).getInt64();
-  row.type = domain::ParseOperationType(q->getColumn(1).getString())
-                 .value_or(OperationType::kCreateService);
-  row.status = domain::ParseOperationStatus(q->getColumn(2).getString())
-                   .value_or(OperationStatus::kFailed);
-  row.success_status = domain::ParseServiceStatus(q->getColumn(3).getString())
-                           .value_or(ServiceStatus::kRunning);
-  row.failure_status = domain::ParseServiceStatus(q->getColumn(4).getString())
-                           .value_or(ServiceStatus::kRunning);
-  row.failure_op_status =
-      domain::ParseOperationStatus(q->getColumn(5).getString())
-          .value_or(OperationStatus::kFailed);
-  if (!q->getColumn(6).isNull()) {
-    row.prior_status = domain::ParseServiceStatus(q->getColumn(6).getString());
-  }
-  row.target_config = NullableInt(q->getColumn(7));
-  row.prior_config = NullableInt(q->getColumn(8));
-  row.target_image = NullableInt(q->getColumn(9));
-  row.started_at = FromMicros(q->getColumn(10).getInt64());
-  if (std::optional<int64_t> deadline = NullableInt(q->getColumn(11))) {
-    row.deadline_at = FromMicros(*deadline);
-  }
-  return row;
+  return ReadOperationRow(SqliteRow(*q), operation_id);
 }
-
-// How an operation ends.
-struct Outcome {
-  bool succeeded = false;
-  OperationStatus status = OperationStatus::kSucceeded;
-  ServiceStatus service_status = ServiceStatus::kRunning;
-  absl::string_view error_code;  // Empty on success.
-  std::string error_message;
-};
-
-// The service deletion purge list: what a successful DELETE_SERVICE removes
-// of its service, in the transaction that ends the operation (the compute
-// went before, in Runtime::Remove). It keeps:
-// - connections: services share them, and a connection outlives them all;
-// - certificate records: released here, purged by the janitor after the
-//   certificate retention (7 days by default);
-// - the service row (DELETED) and its operation history, purged by the
-//   janitor after the retention.
-// README's "Delete" lists the same. Each statement takes the service's pk as
-// ?1 and, if it needs it, the time as ?2.
-constexpr const char* kDeletePurgeList[] = {
-    // Certificate records of its domains: released, not removed.
-    ("UPDATE certificates SET released_at = ?2 WHERE pk IN"
-     " (SELECT certificate_pk FROM custom_domains WHERE service_pk = ?1)"),
-    // Custom domain links.
-    "DELETE FROM custom_domains WHERE service_pk = ?1",
-    // Configuration versions, with their environment and connection
-    // references (ON DELETE CASCADE).
-    "DELETE FROM service_configs WHERE service_pk = ?1",
-    // Stored image versions.
-    "DELETE FROM service_images WHERE service_pk = ?1",
-    // Its host port (a real runtime's endpoint), free for another service.
-    "DELETE FROM service_endpoints WHERE service_pk = ?1",
-    // Tags.
-    "DELETE FROM tags WHERE service_pk = ?1",
-};
 
 void PurgeDeletedService(Connection& c, int64_t pk, absl::Time now) {
   for (const char* sql : kDeletePurgeList) {
@@ -813,41 +493,15 @@ void EndOperation(Connection& c, const OperationRow& op, const Outcome& outcome,
   }
 }
 
-// A connection row and its internal key.
-struct ConnectionRow {
-  int64_t pk = 0;
-  domain::Connection connection;
-};
-
-#define SM_CONNECTION_ROW \
-  "pk, account_id, name, connection_id, provider_type, status, created_at"
-
-ConnectionRow ReadConnectionRow(SQLite::Statement& q) {
-  ConnectionRow row;
-  row.pk = q.getColumn(0).getInt64();
-  row.connection.ref = {q.getColumn(1).getString(), q.getColumn(2).getString(),
-                        q.getColumn(3).getString()};
-  row.connection.provider_type =
-      domain::ParseProviderType(q.getColumn(4).getString())
-          .value_or(domain::ProviderType::kGithub);
-  row.connection.status =
-      domain::ParseConnectionStatus(q.getColumn(5).getString())
-          .value_or(domain::ConnectionStatus::kError);
-  row.connection.created_at = FromMicros(q.getColumn(6).getInt64());
-  return row;
-}
-
 absl::StatusOr<ConnectionRow> FindConnection(Connection& c,
                                              const domain::ConnectionRef& ref) {
   Query q(c, "SELECT " SM_CONNECTION_ROW
              " FROM connections WHERE connection_id = ?");
   q->bind(1, ref.id);
-  if (!q->executeStep() || q->getColumn(1).getString() != ref.account_id ||
-      q->getColumn(2).getString() != ref.name) {
-    return absl::NotFoundError(
-        absl::StrCat("connection ", ref.name, "/", ref.id, " does not exist"));
+  if (!q->executeStep() || !IsConnection(SqliteRow(*q), ref)) {
+    return ConnectionNotFound(ref);
   }
-  return ReadConnectionRow(*q);
+  return ReadConnectionRow(SqliteRow(*q));
 }
 
 // Adds tags to the resource `pk`, overwriting existing keys, with the
@@ -866,9 +520,7 @@ absl::Status UpsertTags(Connection& c, const char* upsert, const char* count,
   n->bind(1, pk);
   n->executeStep();
   if (n->getColumn(0).getInt() > domain::kMaxTagsPerResource) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tags: a resource may have at most ",
-                     domain::kMaxTagsPerResource, " tags"));
+    return TooManyTags();
   }
   return absl::OkStatus();
 }
@@ -883,9 +535,7 @@ absl::StatusOr<std::optional<std::string>> FindClientToken(
     return std::nullopt;
   }
   if (q->getColumn(0).getString() != token.request) {
-    return absl::InvalidArgumentError(
-        "client_token: already used for a different request; use a new "
-        "token for a new request");
+    return ClientTokenReused();
   }
   return q->getColumn(1).getString();
 }
@@ -902,39 +552,86 @@ void SaveClientToken(Connection& c, const ClientToken& token,
   q->exec();
 }
 
-absl::Status CheckEtag(const Service& service,
-                       const std::optional<std::string>& expected) {
-  if (expected && *expected != domain::Etag(service)) {
-    return absl::AbortedError(
-        absl::StrCat("etag: the service has changed since etag ", *expected,
-                     " (it is now ", domain::Etag(service),
-                     "); describe it again and retry with the new etag"));
+// The primitives of store_logic.h in a SQLite transaction.
+class SqliteTx {
+ public:
+  explicit SqliteTx(Connection& c) : c_(c) {}
+  std::optional<ServiceConfig> LoadConfig(int64_t pk, int64_t version) {
+    return store::LoadConfig(c_, pk, version);
   }
-  return absl::OkStatus();
-}
-
-// Page tokens are opaque to clients: "<kind>:<numbers>" in web-safe base64.
-// A token names the request it belongs to, so one from another listing is
-// refused.
-std::string EncodeToken(absl::string_view kind, int64_t scope, int64_t after) {
-  return absl::WebSafeBase64Escape(absl::StrCat(kind, ":", scope, ":", after));
-}
-
-absl::StatusOr<int64_t> DecodeToken(absl::string_view token,
-                                    absl::string_view kind, int64_t scope) {
-  std::string plain;
-  std::vector<absl::string_view> parts;
-  int64_t token_scope = 0;
-  int64_t after = 0;
-  if (!absl::WebSafeBase64Unescape(token, &plain) ||
-      (parts = absl::StrSplit(plain, ':')).size() != 3 || parts[0] != kind ||
-      !absl::SimpleAtoi(parts[1], &token_scope) || token_scope != scope ||
-      !absl::SimpleAtoi(parts[2], &after) || after < 0) {
-    return absl::InvalidArgumentError(
-        "next_token: not a token from the previous page of this listing");
+  absl::Status InsertConfig(int64_t pk, int64_t version,
+                            const ServiceConfig& config) {
+    return store::InsertConfig(c_, pk, version, config);
   }
-  return after;
-}
+  std::optional<ImageVersion> LoadImage(int64_t pk,
+                                        std::optional<int64_t> version) {
+    return store::LoadImage(c_, pk, version);
+  }
+  int64_t InsertImage(int64_t pk, absl::string_view identifier,
+                      absl::Time now) {
+    return store::InsertImage(c_, pk, identifier, now);
+  }
+  void SetConfigVersion(int64_t pk, int64_t version) {
+    Query q(c_, "UPDATE services SET config_version = ? WHERE pk = ?");
+    q->bind(1, version);
+    q->bind(2, pk);
+    q->exec();
+  }
+  void TouchService(int64_t pk, absl::Time now) {
+    Query q(c_, "UPDATE services SET updated_at = ? WHERE pk = ?");
+    q->bind(1, Micros(now));
+    q->bind(2, pk);
+    q->exec();
+  }
+  void SetServiceStatus(int64_t pk, ServiceStatus status, absl::Time now) {
+    store::SetServiceStatus(c_, pk, status, now);
+  }
+  void InsertOperation(int64_t pk, const Operation& op,
+                       std::optional<ServiceStatus> prior,
+                       const domain::Transition& transition,
+                       const OperationTargets& targets) {
+    Query q(c_,
+            "INSERT INTO operations (operation_id, service_pk, type, status,"
+            " success_status, failure_status, failure_op_status,"
+            " target_config_version, prior_config_version,"
+            " target_image_version, due_at, started_at, updated_at,"
+            " prior_status, deadline_at)"
+            " VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q->bind(1, op.id);
+    q->bind(2, pk);
+    q->bind(3, std::string(domain::ToString(op.type)));
+    q->bind(4, std::string(domain::ToString(transition.on_success)));
+    q->bind(5, std::string(domain::ToString(transition.on_failure)));
+    q->bind(6, std::string(domain::ToString(transition.failure_status)));
+    const std::optional<int64_t>* columns[] = {
+        &targets.target_config, &targets.prior_config, &targets.target_image};
+    for (int i = 0; i < 3; ++i) {
+      if (*columns[i]) {
+        q->bind(7 + i, **columns[i]);
+      }
+    }
+    q->bind(10, Micros(op.started_at));
+    q->bind(11, Micros(op.started_at));
+    q->bind(12, Micros(op.started_at));
+    if (prior) {
+      q->bind(13, std::string(domain::ToString(*prior)));
+    }
+    q->bind(14, Micros(*op.deadline_at));
+    q->exec();
+  }
+  absl::StatusOr<std::optional<std::string>> FindClientToken(
+      const ClientToken& token) {
+    return store::FindClientToken(c_, token);
+  }
+  void SaveClientToken(const ClientToken& token, const std::string& response,
+                       absl::Time now) {
+    store::SaveClientToken(c_, token, response, now);
+  }
+  Service LoadService(int64_t pk) { return store::LoadService(c_, pk); }
+
+ private:
+  Connection& c_;
+};
 
 }  // namespace
 
@@ -1158,13 +855,6 @@ int64_t SqliteStore::commits() const {
   return commits_.load(std::memory_order_relaxed);
 }
 
-absl::Duration SqliteStore::DeadlineOf(OperationType type) const {
-  auto it = options_.operation_deadlines.find(type);
-  return it == options_.operation_deadlines.end()
-             ? options_.default_operation_deadline
-             : it->second;
-}
-
 template <typename Body>
 absl::StatusOr<Accepted> SqliteStore::Accept(absl::string_view what,
                                              const CallOptions& options,
@@ -1173,27 +863,11 @@ absl::StatusOr<Accepted> SqliteStore::Accept(absl::string_view what,
   RETURN_IF_ERROR(Write(what, [&](WriteContext& w) -> absl::Status {
     Connection& c = w.connection;
     const absl::Time now = clock_.Now();
-    const ClientToken* token = options.validate_only || !options.client_token
-                                   ? nullptr
-                                   : &*options.client_token;
-    if (token != nullptr) {
-      ASSIGN_OR_RETURN(std::optional<std::string> replay,
-                       FindClientToken(c, *token));
-      if (replay) {
-        accepted.replayed_response = *std::move(replay);
-        return absl::OkStatus();
-      }
-    }
-    ASSIGN_OR_RETURN(accepted, body(c, now));
-    if (options.validate_only) {
-      accepted.operation.id.clear();
-      w.discard = true;
-      return absl::OkStatus();
-    }
-    if (token != nullptr) {
-      SaveClientToken(c, *token, token->encode_response(accepted), now);
-    }
-    w.changes.push_back({accepted.service, accepted.operation});
+    SqliteTx tx(c);
+    ASSIGN_OR_RETURN(
+        accepted, AcceptIn(
+                      tx, options, now, [&] { return body(c, now); }, w.discard,
+                      w.changes));
     return absl::OkStatus();
   }));
   return accepted;
@@ -1212,9 +886,7 @@ absl::StatusOr<Accepted> SqliteStore::CreateService(
           taken->bind(1, input.account_id);
           taken->bind(2, input.name);
           if (taken->executeStep()) {
-            return absl::AlreadyExistsError(
-                absl::StrCat("service_name: a service named ", input.name,
-                             " already exists"));
+            return ServiceNameTaken(input.name);
           }
         }
         ServiceRow row;
@@ -1250,13 +922,14 @@ absl::StatusOr<Accepted> SqliteStore::CreateService(
         }
         Accepted accepted;
         accepted.transition = domain::StartCreate();
-        accepted.operation =
-            InsertOperation(c, ids_, row, OperationType::kCreateService,
-                            std::nullopt, accepted.transition,
-                            {.target_config = 1,
-                             .prior_config = std::nullopt,
-                             .target_image = image},
-                            now, DeadlineOf(OperationType::kCreateService));
+        SqliteTx tx(c);
+        accepted.operation = StartPending(
+            tx, ids_, row, OperationType::kCreateService, std::nullopt,
+            accepted.transition,
+            {.target_config = 1,
+             .prior_config = std::nullopt,
+             .target_image = image},
+            now, DeadlineOf(options_, OperationType::kCreateService));
         accepted.service = LoadService(c, row.pk);
         return accepted;
       });
@@ -1308,7 +981,7 @@ absl::StatusOr<Page<Service>> SqliteStore::ListServices(
       q->bind(i++, after);
       q->bind(i++, page_size + 1);
       while (q->executeStep()) {
-        rows.push_back(ReadServiceRow(*q));
+        rows.push_back(ReadServiceRow(SqliteRow(*q)));
       }
     }
     if (static_cast<int>(rows.size()) > page_size) {
@@ -1330,61 +1003,9 @@ absl::StatusOr<Accepted> SqliteStore::StartOperation(
       [&](Connection& c, absl::Time now) -> absl::StatusOr<Accepted> {
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
         RETURN_IF_ERROR(CheckEtag(row.service, options.expected_etag));
-        Accepted accepted;
-        ASSIGN_OR_RETURN(accepted.transition,
-                         domain::Start(type, row.service.status));
-        OperationTargets targets;
-        switch (type) {
-          case OperationType::kUpdateService: {
-            std::optional<ServiceConfig> current =
-                LoadConfig(c, row.pk, row.config_version.value_or(0));
-            if (!current) {
-              return absl::InternalError("the service has no configuration");
-            }
-            const ServiceConfig next = update.ApplyTo(*current);
-            targets.prior_config = row.config_version;
-            targets.target_config = *row.config_version + 1;
-            RETURN_IF_ERROR(
-                InsertConfig(c, row.pk, *targets.target_config, next));
-            // A new image identifier is a new image version; otherwise the
-            // update redeploys what runs (or, after a failed create, the
-            // image it could not start).
-            if (next.source.image_identifier !=
-                current->source.image_identifier) {
-              targets.target_image =
-                  InsertImage(c, row.pk, next.source.image_identifier, now);
-            } else if (row.deployed_image_version) {
-              targets.target_image = row.deployed_image_version;
-            } else {
-              targets.target_image =
-                  LoadImage(c, row.pk, std::nullopt)->version;
-            }
-            Query q(c, "UPDATE services SET config_version = ? WHERE pk = ?");
-            q->bind(1, *targets.target_config);
-            q->bind(2, row.pk);
-            q->exec();
-            break;
-          }
-          case OperationType::kStartDeployment:
-            targets.target_config = row.config_version;
-            targets.target_image = LoadImage(c, row.pk, std::nullopt)->version;
-            break;
-          case OperationType::kResumeService:
-            // The version that ran before the pause, never a newer one.
-            targets.target_config = row.config_version;
-            targets.target_image = row.deployed_image_version;
-            break;
-          case OperationType::kPauseService:
-          case OperationType::kDeleteService:
-          case OperationType::kCreateService:
-            break;
-        }
-        accepted.operation = InsertOperation(
-            c, ids_, row, type, row.service.status, accepted.transition,
-            targets, now, DeadlineOf(type));
-        SetServiceStatus(c, row.pk, ServiceStatus::kOperationInProgress, now);
-        accepted.service = LoadService(c, row.pk);
-        return accepted;
+        SqliteTx tx(c);
+        return StartOperationIn(tx, ids_, row, type, update, now,
+                                DeadlineOf(options_, type));
       });
 }
 
@@ -1411,14 +1032,7 @@ absl::StatusOr<Operation> SqliteStore::CancelOperation(
                          domain::Cancel(op.status));
         switch (action) {
           case domain::CancelAction::kEndNow:
-            EndOperation(
-                c, op,
-                {.succeeded = false,
-                 .status = OperationStatus::kFailed,
-                 .service_status = domain::CancelledStatus(op.prior_status),
-                 .error_code = domain::kErrorCancelled,
-                 .error_message = "cancelled before it started"},
-                now);
+            EndOperation(c, op, CancelledOutcome(op), now);
             break;
           case domain::CancelAction::kRollBack: {
             // Due at once: the worker rolls back what the operation did.
@@ -1428,7 +1042,7 @@ absl::StatusOr<Operation> SqliteStore::CancelOperation(
                     " error_message = ?3 WHERE operation_id = ?4");
             q->bind(1, Micros(now));
             q->bind(2, std::string(domain::kErrorCancelled));
-            q->bind(3, "cancelled while in progress; rolling back");
+            q->bind(3, kRollingBackMessage);
             q->bind(4, op.id);
             q->exec();
             break;
@@ -1453,36 +1067,11 @@ absl::StatusOr<SourceVersionRecorded> SqliteStore::RecordSourceVersion(
         Connection& c = w.connection;
         const absl::Time now = clock_.Now();
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
-        if (row.service.status == ServiceStatus::kDeleted) {
-          return absl::FailedPreconditionError(
-              "cannot record a source version: the service is DELETED");
-        }
-        const int64_t version = InsertImage(c, row.pk, image_identifier, now);
-        std::optional<ServiceConfig> config =
-            LoadConfig(c, row.pk, row.config_version.value_or(0));
-        // A paused service records the version only; App Runner deploys
-        // nothing that arrived while paused, even with auto deployments on.
-        if (row.service.status == ServiceStatus::kRunning && config &&
-            config->source.auto_deployments_enabled) {
-          ASSIGN_OR_RETURN(domain::Transition transition,
-                           domain::Start(OperationType::kStartDeployment,
-                                         row.service.status));
-          result.deployment =
-              InsertOperation(c, ids_, row, OperationType::kStartDeployment,
-                              row.service.status, transition,
-                              {.target_config = row.config_version,
-                               .prior_config = std::nullopt,
-                               .target_image = version},
-                              now, DeadlineOf(OperationType::kStartDeployment));
-          SetServiceStatus(c, row.pk, ServiceStatus::kOperationInProgress, now);
-        } else {
-          // The new latest image is a change of the service.
-          Query q(c, "UPDATE services SET updated_at = ? WHERE pk = ?");
-          q->bind(1, Micros(now));
-          q->bind(2, row.pk);
-          q->exec();
-        }
-        result.service = LoadService(c, row.pk);
+        SqliteTx tx(c);
+        ASSIGN_OR_RETURN(
+            result, RecordSourceVersionIn(
+                        tx, ids_, row, image_identifier, now,
+                        DeadlineOf(options_, OperationType::kStartDeployment)));
         if (validate_only) {
           w.discard = true;
           if (result.deployment) result.deployment->id.clear();
@@ -1517,7 +1106,7 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
         q->bind(2, before);
         q->bind(3, page_size + 1);
         while (q->executeStep()) {
-          page.items.push_back(ReadOperation(*q));
+          page.items.push_back(ReadOperation(SqliteRow(*q)));
           seqs.push_back(q->getColumn(kOperationColumns).getInt64());
         }
         if (static_cast<int>(page.items.size()) > page_size) {
@@ -1596,9 +1185,7 @@ absl::StatusOr<domain::Connection> SqliteStore::CreateConnection(
           taken->bind(1, input.account_id);
           taken->bind(2, input.name);
           if (taken->executeStep()) {
-            return absl::AlreadyExistsError(
-                absl::StrCat("connection_name: a connection named ", input.name,
-                             " already exists"));
+            return ConnectionNameTaken(input.name);
           }
         }
         result.ref = {input.account_id, input.name, ids_.NewServiceId()};
@@ -1658,14 +1245,7 @@ absl::StatusOr<domain::Connection> SqliteStore::DeleteConnection(
           }
         }
         if (!users.empty()) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "cannot delete connection ", ref.name, ": ",
-              paused ? "a service that uses it is PAUSED, and App Runner "
-                       "refuses DeleteConnection for a paused service; "
-                     : "",
-              "it is used by service ", absl::StrJoin(users, ", "),
-              "; delete those services, or update them to another "
-              "connection, first"));
+          return ConnectionInUse(ref, users, paused);
         }
         Query q(c, "DELETE FROM connections WHERE pk = ?");
         q->bind(1, row.pk);
@@ -1701,7 +1281,7 @@ absl::StatusOr<Page<domain::Connection>> SqliteStore::ListConnections(
         q->bind(3, after);
         q->bind(4, page_size + 1);
         while (q->executeStep()) {
-          ConnectionRow row = ReadConnectionRow(*q);
+          ConnectionRow row = ReadConnectionRow(SqliteRow(*q));
           pks.push_back(row.pk);
           page.items.push_back(std::move(row.connection));
         }
@@ -1791,15 +1371,9 @@ absl::StatusOr<DomainChange> SqliteStore::AssociateCustomDomain(
                        " WHERE d.domain_name = ?");
           linked->bind(1, name);
           if (linked->executeStep()) {
-            const std::string where =
-                linked->getColumn(0).getInt64() == row.pk
-                    ? std::string("this service")
-                : linked->getColumn(2).getString() == account_id
-                    ? absl::StrCat("service ", linked->getColumn(1).getString())
-                    : std::string("a service of another account");
-            return absl::AlreadyExistsError(absl::StrCat(
-                "domain_name: ", name, " is already linked to ", where,
-                "; a domain links to one service at a time"));
+            return DomainLinked(name, linked->getColumn(0).getInt64() == row.pk,
+                                linked->getColumn(2).getString() == account_id,
+                                linked->getColumn(1).getString());
           }
         }
         int64_t certificate_pk = 0;
@@ -1870,9 +1444,7 @@ absl::StatusOr<DomainChange> SqliteStore::DisassociateCustomDomain(
           q->bind(1, name);
           q->bind(2, row.pk);
           if (!q->executeStep()) {
-            return absl::NotFoundError(
-                absl::StrCat("domain_name: ", name,
-                             " is not linked to service ", row.service.name));
+            return DomainNotLinked(name, row.service.name);
           }
           certificate_pk = q->getColumn(0).getInt64();
           result.domain.enable_www_subdomain = q->getColumn(1).getInt() != 0;
@@ -1974,7 +1546,7 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
           q->bind(1, Micros(now));
           q->bind(2, limit);
           while (q->executeStep()) {
-            Work work{ReadOperation(*q), {}, {}, {}};
+            Work work{ReadOperation(SqliteRow(*q)), {}, {}, {}};
             if (!q->getColumn(kOperationColumns + 1).isNull()) {
               work.prior_status = domain::ParseServiceStatus(
                   q->getColumn(kOperationColumns + 1).getString());
@@ -1982,8 +1554,8 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
             due.push_back(std::move(work));
             targets.push_back(
                 {q->getColumn(kOperationColumns).getInt64(),
-                 NullableInt(q->getColumn(kOperationColumns + 2)),
-                 NullableInt(q->getColumn(kOperationColumns + 3))});
+                 NullableInt(SqliteRow(*q), kOperationColumns + 2),
+                 NullableInt(SqliteRow(*q), kOperationColumns + 3)});
           }
         }
         for (size_t i = 0; i < due.size(); ++i) {
@@ -2018,42 +1590,8 @@ absl::Status SqliteStore::FinishOne(WriteContext& w,
   Connection& c = w.connection;
   {
     ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, operation_id));
-    if (domain::IsFinal(op.status)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("operation ", operation_id, " has already ended"));
-    }
-    if (op.status != seen) {
-      return absl::AbortedError(absl::StrCat(
-          "operation ", operation_id, " changed to ", ToString(op.status),
-          " while the worker ran it as ", ToString(seen)));
-    }
-    Outcome outcome;
-    if (seen == OperationStatus::kRollbackInProgress) {
-      outcome = {
-          .succeeded = false,
-          .status = succeeded ? OperationStatus::kRollbackSucceeded
-                              : OperationStatus::kRollbackFailed,
-          .service_status = succeeded ? domain::CancelledStatus(op.prior_status)
-                                      : op.failure_status,
-          .error_code = domain::kErrorCancelled,
-          .error_message = succeeded
-                               ? "cancelled while in progress; rolled back"
-                               : absl::StrCat("cancelled while in progress; "
-                                              "the rollback failed: ",
-                                              error)};
-    } else if (succeeded) {
-      outcome = {.succeeded = true,
-                 .status = OperationStatus::kSucceeded,
-                 .service_status = op.success_status,
-                 .error_code = "",
-                 .error_message = ""};
-    } else {
-      outcome = {.succeeded = false,
-                 .status = op.failure_op_status,
-                 .service_status = op.failure_status,
-                 .error_code = domain::kErrorRuntime,
-                 .error_message = std::string(error)};
-    }
+    ASSIGN_OR_RETURN(Outcome outcome,
+                     FinishOutcome(op, seen, succeeded, error));
     EndOperation(c, op, outcome, now);
     ASSIGN_OR_RETURN(Operation ended,
                      LoadOperation(c, domain::AccountScope{}, operation_id));
@@ -2078,17 +1616,7 @@ absl::StatusOr<int> SqliteStore::ExpireOperations(absl::Time now) {
         }
         for (const std::string& id : expired) {
           ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, id));
-          EndOperation(c, op,
-                       {.succeeded = false,
-                        .status = OperationStatus::kFailed,
-                        .service_status = op.failure_status,
-                        .error_code = domain::kErrorDeadlineExceeded,
-                        .error_message = absl::StrCat(
-                            "did not end within its deadline of ",
-                            absl::FormatDuration(op.deadline_at.value_or(now) -
-                                                 op.started_at),
-                            "; the service was rolled back")},
-                       now);
+          EndOperation(c, op, ExpiredOutcome(op, now), now);
           ASSIGN_OR_RETURN(Operation ended,
                            LoadOperation(c, domain::AccountScope{}, id));
           w.changes.push_back(
@@ -2185,7 +1713,7 @@ absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {
                 "           (SELECT MIN(deadline_at) FROM operations"
                 "            WHERE deadline_at IS NOT NULL))");
         q->executeStep();
-        std::optional<int64_t> due = NullableInt(q->getColumn(0));
+        std::optional<int64_t> due = NullableInt(SqliteRow(*q), 0);
         if (!due) {
           return std::nullopt;
         }
@@ -2242,9 +1770,7 @@ absl::StatusOr<int> SqliteStore::AllocateEndpoint(absl::string_view service_id,
         free->bind(2, last_port);
         free->executeStep();
         if (free->getColumn(0).isNull()) {
-          return absl::ResourceExhaustedError(
-              absl::StrCat("every host port from ", first_port, " to ",
-                           last_port, " is held by another service"));
+          return PortsExhausted(first_port, last_port);
         }
         port = free->getColumn(0).getInt();
         Query insert(c,
@@ -2271,8 +1797,7 @@ absl::Status SqliteStore::RecordImageDigest(absl::string_view service_id,
     q->bind(2, version);
     q->bind(3, std::string(service_id));
     if (q->exec() == 0) {
-      return absl::NotFoundError(absl::StrCat(
-          "service ", service_id, " has no image version ", version));
+      return NoImageVersion(service_id, version);
     }
     return absl::OkStatus();
   });
@@ -2292,7 +1817,7 @@ absl::StatusOr<StoreStats> SqliteStore::GetStats(absl::Time now) {
               " WHERE due_at IS NOT NULL");
       q->executeStep();
       stats.open_operations = q->getColumn(0).getInt64();
-      if (std::optional<int64_t> oldest = NullableInt(q->getColumn(1))) {
+      if (std::optional<int64_t> oldest = NullableInt(SqliteRow(*q), 1)) {
         stats.oldest_open_operation_age =
             std::max(absl::ZeroDuration(), now - FromMicros(*oldest));
       }

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,19 +29,14 @@
 #include "common/clock.h"
 #include "common/id_generator.h"
 #include "store/store.h"
+#include "store/store_common.h"
 
 namespace servicemanager::store {
 
 class Connection;
 
-struct SqliteOptions {
+struct SqliteOptions : StoreOptions {
   std::string path;  // The database file; created if missing.
-  // "<label>.<url_suffix>" is a new service's URL, e.g.
-  // "us-east-1.servicemanager.local".
-  std::string url_suffix;
-  // The account of services created before services had one (migration
-  // 0004): the server's --account-id.
-  std::string legacy_account_id = "000000000000";
   // FULL survives power loss; NORMAL (WAL) survives a process crash.
   bool synchronous_full = true;
   int read_connections = 4;
@@ -57,11 +51,6 @@ struct SqliteOptions {
   std::string vfs;
   // The most writes that share one transaction.
   int max_writes_per_commit = 256;
-  // How long an operation may stay open before the worker fails it, by type;
-  // types not listed get default_operation_deadline. Fixed when the operation
-  // starts.
-  std::map<domain::OperationType, absl::Duration> operation_deadlines;
-  absl::Duration default_operation_deadline = absl::Minutes(30);
 };
 
 class SqliteStore final : public Store {
@@ -192,7 +181,6 @@ class SqliteStore final : public Store {
   absl::Status FinishOne(WriteContext& w, absl::string_view operation_id,
                          domain::OperationStatus seen, bool succeeded,
                          absl::string_view error, absl::Time now);
-  absl::Duration DeadlineOf(domain::OperationType type) const;
 
   const SqliteOptions options_;
   common::Clock& clock_;

@@ -1,6 +1,11 @@
 // The fixture of the API tests: a real grpc::Server on 127.0.0.1 with an
-// ephemeral port, the real SQLite store on a temporary file, and the worker
-// driven by hand on a fake clock, so every intermediate state is seen.
+// ephemeral port, the real store, and the worker driven by hand on a fake
+// clock, so every intermediate state is seen.
+//
+// The store is SQLite on a temporary file, or, with SM_TEST_BACKEND=postgres,
+// PostgreSQL in a fresh schema of the server that SM_TEST_POSTGRES_URL names
+// (or the file SM_TEST_POSTGRES_URL_FILE names holds), dropped after the
+// test. Without such a server every test skips and says so.
 #ifndef SERVICEMANAGER_TESTS_API_API_TEST_FIXTURE_H_
 #define SERVICEMANAGER_TESTS_API_API_TEST_FIXTURE_H_
 
@@ -13,6 +18,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,9 +31,11 @@
 #include "observability/rpc_recorder.h"
 #include "prometheus/text_serializer.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/faulty_runtime.h"
+#include "tests/testing/postgres_schema.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/sequential_ids.h"
 #include "worker/operation_worker.h"
@@ -52,20 +60,42 @@ struct Outcome {
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("sm-api-test-", getpid(), "-",
-                        ::testing::UnitTest::GetInstance()->random_seed(), "-",
-                        counter_++);
-    std::filesystem::create_directories(dir_);
-    store::SqliteOptions options;
-    options.path = (dir_ / "db.sqlite").string();
-    options.url_suffix = "us-east-1.test";
-    options.synchronous_full = false;
-    options.default_operation_deadline = kDeadline;
-    ConfigureStore(options);
-    auto opened = store::SqliteStore::Open(options, clock_, ids_, &hub_);
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    store_ = *std::move(opened);
+    if (testing::TestBackendIsPostgres()) {
+      if (SqliteOnly()) {
+        GTEST_SKIP() << "tests the SQLite storage engine; "
+                        "SM_TEST_BACKEND=postgres";
+      }
+      std::optional<std::string> url = testing::TestPostgresUrl();
+      if (!url) {
+        GTEST_SKIP() << "PostgreSQL is not available: set "
+                        "SM_TEST_POSTGRES_URL or SM_TEST_POSTGRES_URL_FILE";
+      }
+      auto schema = testing::PostgresSchema::Create(*url);
+      ASSERT_TRUE(schema.ok()) << schema.status();
+      schema_ = *std::move(schema);
+      store::PostgresOptions options;
+      options.url = schema_->url();
+      options.url_suffix = "us-east-1.test";
+      options.default_operation_deadline = kDeadline;
+      auto opened = store::PostgresStore::Open(options, clock_, ids_, &hub_);
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      store_ = *std::move(opened);
+    } else {
+      dir_ = std::filesystem::temp_directory_path() /
+             absl::StrCat("sm-api-test-", getpid(), "-",
+                          ::testing::UnitTest::GetInstance()->random_seed(),
+                          "-", counter_++);
+      std::filesystem::create_directories(dir_);
+      store::SqliteOptions options;
+      options.path = (dir_ / "db.sqlite").string();
+      options.url_suffix = "us-east-1.test";
+      options.synchronous_full = false;
+      options.default_operation_deadline = kDeadline;
+      ConfigureStore(options);
+      auto opened = store::SqliteStore::Open(options, clock_, ids_, &hub_);
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      store_ = *std::move(opened);
+    }
     worker_ = std::make_unique<worker::OperationWorker>(
         *store_, runtime_, clock_,
         worker::WorkerOptions{.compute_time = kComputeTime});
@@ -99,12 +129,19 @@ class ApiTest : public ::testing::Test {
     return grpc::InsecureChannelCredentials();
   }
 
-  // Lets a test change the store's options before it opens.
+  // Lets a test change the SQLite store's options before it opens.
   virtual void ConfigureStore(store::SqliteOptions& options) { (void)options; }
+  // Whether the test is about SQLite itself (it skips on PostgreSQL).
+  virtual bool SqliteOnly() const { return false; }
 
   void TearDown() override {
-    server_->Shutdown();
-    std::filesystem::remove_all(dir_);
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+    service_.reset();
+    worker_.reset();
+    store_.reset();  // Before its schema goes.
+    schema_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
   // Calls `method` on the stub and records the outcome.
@@ -284,7 +321,8 @@ class ApiTest : public ::testing::Test {
   ChangeHub hub_;
   testing::SequentialIds ids_;
   testing::FaultyRuntime runtime_;
-  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<testing::PostgresSchema> schema_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<worker::OperationWorker> worker_;
   std::atomic<int> accepted_ = 0;
   std::unique_ptr<Authorizer> authorizer_;

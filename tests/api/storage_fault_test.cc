@@ -30,6 +30,7 @@ constexpr int kBusyTimeoutMs = 200;
 
 class StorageFaultTest : public ApiTest {
  protected:
+  bool SqliteOnly() const override { return true; }
   void ConfigureStore(store::SqliteOptions& options) override {
     FaultVfs::Register();
     options.vfs = FaultVfs::kName;
