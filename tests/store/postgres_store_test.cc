@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "domain/lifecycle.h"
 #include "pqxx/pqxx"
@@ -195,6 +196,21 @@ TEST_F(PostgresStoreTest, BrokenConnectionIsReplaced) {
                        " WHERE application_name = '",
                        schema_->name(), "'"));
   ASSERT_GE(ended.size(), 1u);
+  // pg_terminate_backend only signals: wait until the backends are gone, so
+  // that no connection of the pool is still alive to break after the calls
+  // below began.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  auto alive = [&] {
+    return Sql(
+               absl::StrCat("SELECT count(*) FROM pg_stat_activity"
+                            " WHERE application_name = '",
+                            schema_->name(), "'"))[0][0]
+        .as<int>();
+  };
+  while (alive() > 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(alive(), 0);
   absl::Status next = store->GetService(Ref(service)).status();
   EXPECT_TRUE(next.ok() || next.code() == absl::StatusCode::kUnavailable)
       << next;
