@@ -17,6 +17,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -103,6 +104,20 @@ class PgRow {
 // host port allocation (ports are unique across services).
 constexpr int64_t kMigrationLock = 0x736d5f6d69677261;  // "sm_migra"
 constexpr int64_t kEndpointLock = 0x736d5f706f727473;   // "sm_ports"
+// The singletons: one replica at a time expires operations past their
+// deadline, purges old rows, or moves the due times of unclaimed operations
+// at start-up. Each takes its lock with pg_try_advisory_xact_lock in its own
+// transaction, so a replica that dies mid-way holds nothing.
+constexpr int64_t kExpireLock = 0x736d5f6578706972;   // "sm_expir"
+constexpr int64_t kPurgeLock = 0x736d5f7075726765;    // "sm_purge"
+constexpr int64_t kRecoverLock = 0x736d5f7265636f76;  // "sm_recov"
+
+// Whether this transaction holds the singleton `lock` (held to its end).
+bool TrySingleton(pqxx::transaction_base& t, int64_t lock) {
+  return t.exec_params("SELECT pg_try_advisory_xact_lock($1)", lock)
+      .at(0)[0]
+      .as<bool>();
+}
 
 // SQLSTATEs after which the transaction runs again: a unique index taken by
 // a concurrent transaction, a serialization failure, a deadlock.
@@ -345,8 +360,8 @@ void EndOperation(pqxx::transaction_base& t, const OperationRow& op,
   }
   t.exec_params(
       "UPDATE operations SET status = $1, due_at = NULL, deadline_at = NULL,"
-      " ended_at = $2, updated_at = $2, error_code = $3, error_message = $4"
-      " WHERE operation_id = $5",
+      " lease_until = NULL, ended_at = $2, updated_at = $2, error_code = $3,"
+      " error_message = $4 WHERE operation_id = $5",
       std::string(domain::ToString(outcome.status)), Micros(now), code, message,
       op.id);
   if (outcome.succeeded && op.type == OperationType::kDeleteService) {
@@ -864,11 +879,13 @@ absl::StatusOr<Operation> PostgresStore::CancelOperation(
         EndOperation(t, op, CancelledOutcome(op), now);
         break;
       case domain::CancelAction::kRollBack:
-        // Due at once: the worker rolls back what the operation did.
+        // Due at once, unclaimed: a worker rolls back what the operation
+        // did, and the claim that ran it can no longer finish it.
         t.exec_params(
             "UPDATE operations SET status = 'ROLLBACK_IN_PROGRESS',"
             " due_at = $1, updated_at = $1, error_code = $2,"
-            " error_message = $3 WHERE operation_id = $4",
+            " error_message = $3, owner = NULL, attempt = 0,"
+            " lease_until = NULL WHERE operation_id = $4",
             Micros(now), std::string(domain::kErrorCancelled),
             std::string(kRollingBackMessage), op.id);
         break;
@@ -1252,7 +1269,8 @@ absl::StatusOr<ServiceDomains> PostgresStore::ListCustomDomains(
 }
 
 absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
-    absl::Time now, absl::Duration compute_time, int limit) {
+    absl::Time now, absl::Duration compute_time, absl::Duration lease,
+    int limit) {
   std::vector<Work> due;
   RETURN_IF_ERROR(Write("take due operations", [&](Tx& tx) -> absl::Status {
     pqxx::transaction_base& t = tx.t;
@@ -1261,6 +1279,28 @@ absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
         "UPDATE operations SET status = 'IN_PROGRESS', due_at = $1,"
         " updated_at = $2 WHERE due_at <= $2 AND status = 'PENDING'",
         Micros(now + compute_time), Micros(now));
+    // The claim: rows another replica is claiming at this moment are
+    // skipped, not waited for; a claimed operation is due again when its
+    // lease runs out.
+    std::map<int64_t, int> attempts;
+    for (const pqxx::row& r : t.exec_params(
+             "UPDATE operations SET owner = $1, attempt = attempt + 1,"
+             " lease_until = $2, due_at = $2 WHERE seq IN ("
+             "  SELECT seq FROM operations WHERE due_at <= $3"
+             "  AND status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
+             "  AND (owner IS NULL OR lease_until <= $3)"
+             "  ORDER BY due_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)"
+             " RETURNING seq, attempt",
+             options_.replica_id, Micros(now + lease), Micros(now), limit)) {
+      attempts[r[0].as<int64_t>()] = r[1].as<int>();
+    }
+    if (attempts.empty()) {
+      return absl::OkStatus();
+    }
+    std::vector<std::string> seqs;
+    for (const auto& [seq, attempt] : attempts) {
+      seqs.push_back(absl::StrCat(seq));
+    }
     struct Targets {
       int64_t pk;
       std::optional<int64_t> config;
@@ -1278,13 +1318,13 @@ absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
              " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
              "  THEN s.deployed_image_version"
              "  ELSE o.target_image_version END"
-             " FROM operations o JOIN services s ON s.pk = o.service_pk"
-             " WHERE o.due_at <= $1"
-             " AND o.status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
-             " ORDER BY o.due_at, o.seq LIMIT $2",
-             Micros(now), limit)) {
+             ", o.seq FROM operations o JOIN services s ON s.pk = o.service_pk"
+             " WHERE o.seq = ANY (string_to_array($1, ',')::bigint[])"
+             " ORDER BY o.seq",
+             absl::StrJoin(seqs, ","))) {
       PgRow row(r);
-      Work work{ReadOperation(row), {}, {}, {}};
+      Work work{ReadOperation(row), {}, {}, {}, 0};
+      work.attempt = attempts[row.Int(kOperationColumns + 4)];
       if (!row.IsNull(kOperationColumns + 1)) {
         work.prior_status =
             domain::ParseServiceStatus(row.Text(kOperationColumns + 1));
@@ -1307,6 +1347,19 @@ absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
   return due;
 }
 
+absl::Status PostgresStore::RenewLeases(
+    const std::vector<std::string>& operation_ids, absl::Time until) {
+  if (operation_ids.empty()) return absl::OkStatus();
+  return Write("renew leases", [&](Tx& tx) -> absl::Status {
+    tx.t.exec_params(
+        "UPDATE operations SET lease_until = $1, due_at = $1"
+        " WHERE operation_id = ANY (string_to_array($2, ','))"
+        " AND owner = $3 AND lease_until IS NOT NULL",
+        Micros(until), absl::StrJoin(operation_ids, ","), options_.replica_id);
+    return absl::OkStatus();
+  });
+}
+
 std::vector<absl::Status> PostgresStore::FinishOperations(
     const std::vector<Finish>& finishes, absl::Time now) {
   // One transaction each: every finish is all or nothing on its own.
@@ -1323,9 +1376,8 @@ absl::Status PostgresStore::FinishOne(Tx& tx, const Finish& finish,
                                       absl::Time now) {
   pqxx::transaction_base& t = tx.t;
   ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(t, finish.operation_id));
-  ASSIGN_OR_RETURN(
-      Outcome outcome,
-      FinishOutcome(op, finish.seen, finish.succeeded, finish.error));
+  ASSIGN_OR_RETURN(Outcome outcome,
+                   FinishOutcome(op, finish, options_.replica_id));
   EndOperation(t, op, outcome, now);
   ASSIGN_OR_RETURN(Operation ended, LoadOperation(t, domain::AccountScope{},
                                                   finish.operation_id));
@@ -1338,6 +1390,7 @@ absl::StatusOr<int> PostgresStore::ExpireOperations(absl::Time now) {
   RETURN_IF_ERROR(Write("expire operations", [&](Tx& tx) -> absl::Status {
     pqxx::transaction_base& t = tx.t;
     expired.clear();
+    if (!TrySingleton(t, kExpireLock)) return absl::OkStatus();
     for (const pqxx::row& r : t.exec_params(
              "SELECT operation_id FROM operations WHERE deadline_at <= $1"
              " ORDER BY seq",
@@ -1361,6 +1414,7 @@ absl::StatusOr<Purged> PostgresStore::Purge(const PurgeRequest& request) {
   RETURN_IF_ERROR(Write("purge", [&](Tx& tx) -> absl::Status {
     pqxx::transaction_base& t = tx.t;
     purged = Purged{};
+    if (!TrySingleton(t, kPurgeLock)) return absl::OkStatus();
     purged.operations = static_cast<int>(
         t.exec_params(
              "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
@@ -1406,8 +1460,19 @@ absl::StatusOr<Purged> PostgresStore::Purge(const PurgeRequest& request) {
 absl::StatusOr<int> PostgresStore::RecoverOperations(absl::Time latest_due) {
   int count = 0;
   RETURN_IF_ERROR(Write("recover operations", [&](Tx& tx) -> absl::Status {
-    tx.t.exec_params("UPDATE operations SET due_at = $1 WHERE due_at > $1",
-                     Micros(latest_due));
+    // This replica holds no claim yet: those of its id (a previous process
+    // under the same --replica-id) are released, due at once (a claimed
+    // operation was due when it was claimed, and has not changed since).
+    tx.t.exec_params(
+        "UPDATE operations SET owner = NULL, lease_until = NULL,"
+        " due_at = updated_at WHERE owner = $1 AND due_at IS NOT NULL",
+        options_.replica_id);
+    if (TrySingleton(tx.t, kRecoverLock)) {
+      tx.t.exec_params(
+          "UPDATE operations SET due_at = $1 WHERE due_at > $1"
+          " AND owner IS NULL",
+          Micros(latest_due));
+    }
     count = tx.t.exec(
                     "SELECT COUNT(*) FROM operations"
                     " WHERE due_at IS NOT NULL")

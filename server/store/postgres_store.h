@@ -110,7 +110,10 @@ class PostgresStore final : public Store {
       const domain::ServiceRef& service, int page_size,
       absl::string_view page_token) override;
   absl::StatusOr<std::vector<Work>> TakeDueOperations(
-      absl::Time now, absl::Duration compute_time, int limit) override;
+      absl::Time now, absl::Duration compute_time, absl::Duration lease,
+      int limit) override;
+  absl::Status RenewLeases(const std::vector<std::string>& operation_ids,
+                           absl::Time until) override;
   std::vector<absl::Status> FinishOperations(
       const std::vector<Finish>& finishes, absl::Time now) override;
   absl::StatusOr<int> ExpireOperations(absl::Time now) override;

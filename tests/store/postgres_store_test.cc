@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "absl/time/time.h"
 #include "domain/lifecycle.h"
 #include "pqxx/pqxx"
+#include "runtime/simulated_runtime.h"
 #include "store/migrator.h"
 #include "store/open_store.h"
 #include "store/sqlite_store.h"
@@ -28,12 +30,15 @@
 #include "tests/testing/postgres_schema.h"
 #include "tests/testing/sequential_ids.h"
 #include "tests/testing/status_matchers.h"
+#include "worker/operation_worker.h"
 
 namespace {
 
 using ::servicemanager::domain::ConfigUpdate;
+using ::servicemanager::domain::OperationStatus;
 using ::servicemanager::domain::OperationType;
 using ::servicemanager::domain::ServiceRef;
+using ::servicemanager::domain::ServiceStatus;
 using ::servicemanager::store::EmbeddedPostgresMigrations;
 using ::servicemanager::store::NewService;
 using ::servicemanager::store::PostgresOptions;
@@ -43,14 +48,19 @@ using ::servicemanager::store::SqliteOptions;
 using ::servicemanager::store::SqliteStore;
 using ::servicemanager::store::Store;
 using ::servicemanager::store::ValidateDatabaseUrl;
+using ::servicemanager::store::Work;
 using ::servicemanager::testing::FakeClock;
 using ::servicemanager::testing::IsOk;
 using ::servicemanager::testing::PostgresSchema;
 using ::servicemanager::testing::SequentialIds;
 using ::servicemanager::testing::StatusIs;
 using ::servicemanager::testing::TempDir;
+using ::servicemanager::worker::OperationWorker;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 constexpr char kAccount[] = "123456789012";
+constexpr absl::Duration kLease = absl::Seconds(30);
 
 NewService MakeService(const std::string& name) {
   NewService service;
@@ -88,8 +98,11 @@ class PostgresStoreTest : public ::testing::Test {
     return options;
   }
 
-  std::unique_ptr<PostgresStore> OpenStore(int pool_size = 4) {
-    auto store = PostgresStore::Open(Options(pool_size), clock_, ids_);
+  std::unique_ptr<PostgresStore> OpenStore(
+      int pool_size = 4, const std::string& replica_id = "replica-a") {
+    PostgresOptions options = Options(pool_size);
+    options.replica_id = replica_id;
+    auto store = PostgresStore::Open(options, clock_, ids_);
     EXPECT_THAT(store.status(), IsOk());
     return store.ok() ? *std::move(store) : nullptr;
   }
@@ -106,13 +119,11 @@ class PostgresStoreTest : public ::testing::Test {
                                                 const std::string& name) {
     auto accepted = store.CreateService(MakeService(name), {});
     EXPECT_THAT(accepted.status(), IsOk());
-    auto due = store.TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 10);
+    auto due =
+        store.TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
     EXPECT_THAT(due.status(), IsOk());
     for (const auto& work : *due) {
-      EXPECT_THAT(
-          store.FinishOperation(work.operation.id, work.operation.status, true,
-                                "", clock_.Now()),
-          IsOk());
+      EXPECT_THAT(store.FinishOperation(work, true, "", clock_.Now()), IsOk());
     }
     return accepted->service;
   }
@@ -301,6 +312,208 @@ TEST_F(PostgresStoreTest, ConcurrentCreatesOfOneNameAcrossStores) {
                          absl::StrCat("service_name: a service named ", name,
                                       " already exists")));
   }
+}
+
+// --- Claims: two replicas never run one operation twice ------------------
+
+TEST_F(PostgresStoreTest, ClaimHoldsUntilItsLeaseRunsOutThenOnlyTheNewOneEnds) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto accepted = a->CreateService(MakeService("web"), {});
+  ASSERT_THAT(accepted, IsOk());
+  const ServiceRef ref = Ref(accepted->service);
+
+  auto by_a =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_a, IsOk());
+  ASSERT_THAT(*by_a, SizeIs(1));
+  EXPECT_EQ((*by_a)[0].attempt, 1);
+  EXPECT_THAT(
+      *b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10),
+      IsEmpty())
+      << "A holds the claim";
+  clock_.Advance(kLease - absl::Microseconds(1));
+  EXPECT_THAT(
+      *b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10),
+      IsEmpty())
+      << "A's lease has not run out";
+
+  // A stopped renewing (paused, partitioned): B takes the operation over.
+  clock_.Advance(absl::Microseconds(1));
+  auto by_b =
+      b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_b, IsOk());
+  ASSERT_THAT(*by_b, SizeIs(1));
+  EXPECT_EQ((*by_b)[0].operation.id, (*by_a)[0].operation.id);
+  EXPECT_EQ((*by_b)[0].attempt, 2);
+
+  // A's late finish changes nothing; B's commits.
+  EXPECT_THAT(a->FinishOperation((*by_a)[0], false, "late", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+  auto service = a->GetService(ref);
+  ASSERT_THAT(service, IsOk());
+  EXPECT_EQ(service->status, ServiceStatus::kOperationInProgress);
+  auto op = a->GetOperation({}, (*by_a)[0].operation.id);
+  ASSERT_THAT(op, IsOk());
+  EXPECT_EQ(op->status, OperationStatus::kInProgress);
+  EXPECT_THAT(op->error_message, IsEmpty());
+
+  ASSERT_THAT(b->FinishOperation((*by_b)[0], true, "", clock_.Now()), IsOk());
+  EXPECT_EQ(a->GetService(ref)->status, ServiceStatus::kRunning);
+  EXPECT_EQ(a->GetOperation({}, (*by_a)[0].operation.id)->status,
+            OperationStatus::kSucceeded);
+  // Even A's finish of attempt 1 after B's end is refused as a lost claim.
+  EXPECT_THAT(a->FinishOperation((*by_a)[0], true, "", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+}
+
+TEST_F(PostgresStoreTest, RenewedLeaseKeepsTheClaim) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_THAT(a->CreateService(MakeService("web"), {}), IsOk());
+  auto by_a =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_a, IsOk());
+  ASSERT_THAT(*by_a, SizeIs(1));
+  const std::string id = (*by_a)[0].operation.id;
+
+  // B renewing A's claim changes nothing.
+  ASSERT_THAT(b->RenewLeases({id}, clock_.Now() + absl::Hours(1)), IsOk());
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(kLease / 2);
+    ASSERT_THAT(a->RenewLeases({id}, clock_.Now() + kLease), IsOk());
+    EXPECT_THAT(
+        *b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10),
+        IsEmpty())
+        << "renewed at " << i;
+  }
+  ASSERT_THAT(a->FinishOperation((*by_a)[0], true, "", clock_.Now()), IsOk());
+  EXPECT_EQ(a->GetOperation({}, id)->status, OperationStatus::kSucceeded);
+}
+
+TEST_F(PostgresStoreTest, CancelReleasesTheClaimForTheRollback) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_THAT(a->CreateService(MakeService("web"), {}), IsOk());
+  auto by_a =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_a, IsOk());
+  ASSERT_THAT(*by_a, SizeIs(1));
+  ASSERT_THAT(b->CancelOperation({}, (*by_a)[0].operation.id, false), IsOk());
+
+  auto rollback =
+      b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(rollback, IsOk());
+  ASSERT_THAT(*rollback, SizeIs(1)) << "due at once, without waiting for A";
+  EXPECT_EQ((*rollback)[0].operation.status,
+            OperationStatus::kRollbackInProgress);
+  EXPECT_THAT(a->FinishOperation((*by_a)[0], true, "", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_THAT(b->FinishOperation((*rollback)[0], true, "", clock_.Now()),
+              IsOk());
+  EXPECT_EQ(a->GetOperation({}, (*by_a)[0].operation.id)->status,
+            OperationStatus::kRollbackSucceeded);
+}
+
+TEST_F(PostgresStoreTest, ConcurrentClaimsAcrossStoresAreDisjoint) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  constexpr int kServices = 60;
+  for (int i = 0; i < kServices; ++i) {
+    ASSERT_THAT(a->CreateService(MakeService(absl::StrCat("web-", i)), {}),
+                IsOk());
+  }
+  // Small batches, so that both claim while the other does.
+  std::vector<Work> claimed[2];
+  auto claim = [&](PostgresStore& store, std::vector<Work>& mine) {
+    while (true) {
+      auto due = store.TakeDueOperations(clock_.Now(), absl::ZeroDuration(),
+                                         kLease, 3);
+      ASSERT_THAT(due, IsOk());
+      if (due->empty()) return;
+      mine.insert(mine.end(), due->begin(), due->end());
+    }
+  };
+  std::thread first([&] { claim(*a, claimed[0]); });
+  std::thread second([&] { claim(*b, claimed[1]); });
+  first.join();
+  second.join();
+  std::set<std::string> ids;
+  for (const auto& mine : claimed) {
+    for (const Work& work : mine) {
+      EXPECT_EQ(work.attempt, 1);
+      EXPECT_TRUE(ids.insert(work.operation.id).second)
+          << work.operation.id << " was claimed twice";
+    }
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kServices));
+}
+
+TEST_F(PostgresStoreTest, OperationEndsFailedAfterMaxAttempts) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto accepted = a->CreateService(MakeService("web"), {});
+  ASSERT_THAT(accepted, IsOk());
+  // Replicas claim it and stop before they finish: twice.
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    auto due =
+        (attempt == 1 ? *a : *b)
+            .TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+    ASSERT_THAT(due, IsOk());
+    ASSERT_THAT(*due, SizeIs(1));
+    EXPECT_EQ((*due)[0].attempt, attempt);
+    clock_.Advance(kLease);
+  }
+  servicemanager::runtime::SimulatedRuntime runtime;
+  OperationWorker worker(*a, runtime, clock_,
+                         {.compute_time = absl::ZeroDuration(),
+                          .lease = kLease,
+                          .max_attempts = 2});
+  ASSERT_THAT(worker.RunOnce(), IsOk());
+
+  auto op = a->GetOperation({}, accepted->operation.id);
+  ASSERT_THAT(op, IsOk());
+  EXPECT_EQ(op->status, OperationStatus::kFailed);
+  EXPECT_EQ(op->error_message,
+            "gave up after 2 attempts: the replica running it stopped");
+  EXPECT_EQ(a->GetService(Ref(accepted->service))->status,
+            ServiceStatus::kCreateFailed)
+      << "rolled back as a failed create";
+  EXPECT_FALSE(runtime.List()->held.contains(accepted->service.id))
+      << "the attempt that gave up ran nothing";
+}
+
+TEST_F(PostgresStoreTest, OneReplicaAtATimeExpiresOperations) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  ASSERT_NE(a, nullptr);
+  auto accepted = a->CreateService(MakeService("web"), {});
+  ASSERT_THAT(accepted, IsOk());
+  clock_.Advance(absl::Hours(1));
+  {
+    // Another replica is expiring operations: it holds the lock.
+    pqxx::connection other(schema_->url());
+    pqxx::nontransaction t(other);
+    t.exec("SELECT pg_advisory_lock(" + std::to_string(0x736d5f6578706972) +
+           ")");
+    auto expired = a->ExpireOperations(clock_.Now());
+    ASSERT_THAT(expired, IsOk());
+    EXPECT_EQ(*expired, 0);
+  }
+  auto expired = a->ExpireOperations(clock_.Now());
+  ASSERT_THAT(expired, IsOk());
+  EXPECT_EQ(*expired, 1);
+  EXPECT_EQ(a->GetOperation({}, accepted->operation.id)->status,
+            OperationStatus::kFailed);
 }
 
 TEST(DatabaseUrlTest, OnlyPostgresUrlsOrNoneAreAccepted) {
