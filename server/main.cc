@@ -707,7 +707,15 @@ int main(int argc, char** argv) {
   app.add_option("--replica-id", flags.replica_id,
                  "this server's name among the replicas of one database, "
                  "unique to it; default HOSTNAME-PID-RANDOM")
-      ->envname("SERVICEMANAGER_REPLICA_ID");
+      ->envname("SERVICEMANAGER_REPLICA_ID")
+      ->check([](const std::string& value) -> std::string {
+        for (char c : value) {
+          if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
+            return "a replica id has no spaces or control characters";
+          }
+        }
+        return "";
+      });
   app.add_option("--region", flags.region, "region in ARNs and URLs")
       ->capture_default_str()
       ->envname("SERVICEMANAGER_REGION")

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -73,6 +75,26 @@ class PostgresStore::Lease {
  private:
   PostgresStore* store_;
   std::unique_ptr<Connection> connection_;
+};
+
+// Receives sm_ops notifications on a LISTEN connection.
+class SmOpsReceiver final : public pqxx::notification_receiver {
+ public:
+  SmOpsReceiver(pqxx::connection_base& c,
+                std::function<void(const std::string&)> on_payload)
+      : pqxx::notification_receiver(c, "sm_ops"),
+        on_payload_(std::move(on_payload)) {}
+  void operator()(const std::string& payload, int) override {
+    on_payload_(payload);
+  }
+
+ private:
+  const std::function<void(const std::string&)> on_payload_;
+};
+
+struct PostgresStore::ListenSession {
+  std::unique_ptr<pqxx::connection> connection;
+  std::unique_ptr<SmOpsReceiver> receiver;
 };
 
 struct PostgresStore::Tx {
@@ -586,7 +608,104 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
     if (!(*lease).is_open()) lease.Drop();
     return FromPqxx("migrate", e, (*lease).is_open() ? "" : "08000");
   }
+  if (observer != nullptr) {
+    // Listening before Open returns: no change committed after it is missed.
+    std::unique_ptr<ListenSession> session = store->StartListening();
+    if (session == nullptr) {
+      return absl::UnavailableError(
+          "cannot LISTEN for other replicas' changes");
+    }
+    store->listener_ =
+        std::thread([raw = store.get(), s = std::move(session)]() mutable {
+          raw->Listen(std::move(s));
+        });
+  }
   return store;
+}
+
+std::unique_ptr<PostgresStore::ListenSession> PostgresStore::StartListening() {
+  try {
+    auto session = std::make_unique<ListenSession>();
+    session->connection = std::make_unique<pqxx::connection>(options_.url);
+    session->receiver = std::make_unique<SmOpsReceiver>(
+        *session->connection,
+        [this](const std::string& payload) { PublishRemote(payload); });
+    return session;
+  } catch (const std::exception& e) {
+    common::Log(common::LogLevel::kWarning,
+                absl::StrCat("store: cannot LISTEN for other replicas' "
+                             "changes: ",
+                             e.what()));
+    return nullptr;
+  }
+}
+
+void PostgresStore::Listen(std::unique_ptr<ListenSession> session) {
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (!ListenerStopping()) {
+    if (session == nullptr) {
+      {
+        absl::MutexLock lock(&listener_mu_);
+        listener_mu_.AwaitWithTimeout(absl::Condition(&listener_stopping_),
+                                      backoff);
+        if (listener_stopping_) return;
+      }
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+      session = StartListening();
+      if (session != nullptr) {
+        common::Log(common::LogLevel::kInfo,
+                    "store: listening for other replicas' changes again");
+      }
+      continue;
+    }
+    try {
+      // Wakes at least every 200 ms to see whether the store is closing.
+      session->connection->await_notification(0, 200000);
+      backoff = absl::Milliseconds(100);
+    } catch (const std::exception& e) {
+      common::Log(common::LogLevel::kWarning,
+                  absl::StrCat("store: the LISTEN connection broke (", e.what(),
+                               "); reconnecting"));
+      session.reset();
+    }
+  }
+}
+
+void PostgresStore::PublishRemote(absl::string_view payload) {
+  const std::vector<std::string> parts =
+      absl::StrSplit(payload, absl::MaxSplits(' ', 2));
+  if (parts.size() != 3 || parts[0] == options_.replica_id) {
+    return;  // This replica's own change, told at its commit.
+  }
+  Change change;
+  change.remote = true;
+  const absl::Status read =
+      Read("read another replica's change", [&](Tx& tx) -> absl::Status {
+        change.service.reset();
+        change.operation.reset();
+        pqxx::result r =
+            parts[1] == "o"
+                ? tx.t.exec_params(
+                      "SELECT service_pk FROM operations"
+                      " WHERE operation_id = $1",
+                      parts[2])
+                : tx.t.exec_params(
+                      "SELECT pk FROM services WHERE service_id = $1",
+                      parts[2]);
+        if (r.empty()) return absl::OkStatus();  // Purged since.
+        if (parts[1] == "o") {
+          ASSIGN_OR_RETURN(
+              change.operation,
+              LoadOperation(tx.t, domain::AccountScope{}, parts[2]));
+        }
+        change.service = LoadService(tx.t, r[0][0].as<int64_t>());
+        return absl::OkStatus();
+      });
+  if (!read.ok() || !change.service) return;
+  absl::MutexLock stripe(
+      &commit_stripes_[absl::Hash<std::string>()(change.service->id) %
+                       commit_stripes_.size()]);
+  observer_->OnCommit(change);
 }
 
 PostgresStore::PostgresStore(const PostgresOptions& options,
@@ -594,7 +713,15 @@ PostgresStore::PostgresStore(const PostgresOptions& options,
                              ChangeObserver* observer)
     : options_(options), clock_(clock), ids_(ids), observer_(observer) {}
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::~PostgresStore() {
+  {
+    absl::MutexLock lock(&listener_mu_);
+    listener_stopping_ = true;
+  }
+  if (listener_.joinable()) {
+    listener_.join();
+  }
+}
 
 absl::StatusOr<PostgresStore::Lease> PostgresStore::Acquire() {
   {
@@ -670,6 +797,14 @@ absl::Status PostgresStore::Run(absl::string_view what, bool write,
       if (!status.ok() || tx.discard) {
         t->abort();
         return status;
+      }
+      // Other replicas' listeners hear of it once it commits.
+      for (const Change& change : tx.changes) {
+        t->exec_params(
+            "SELECT pg_notify('sm_ops', $1)",
+            change.operation
+                ? absl::StrCat(options_.replica_id, " o ", change.operation->id)
+                : absl::StrCat(options_.replica_id, " s ", change.service->id));
       }
       if (observer_ == nullptr || tx.changes.empty()) {
         t->commit();

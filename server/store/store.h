@@ -80,6 +80,10 @@ struct CallOptions {
 struct Change {
   std::optional<domain::Service> service;      // As committed.
   std::optional<domain::Operation> operation;  // As committed.
+  // Committed by another replica sharing the database (PostgreSQL), read
+  // back after its notification: news for listeners, not an event of this
+  // replica to count.
+  bool remote = false;
 };
 
 // Told of every committed change of a service or an operation, in commit

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "domain/lifecycle.h"
 #include "pqxx/pqxx"
@@ -39,6 +40,7 @@ using ::servicemanager::domain::OperationStatus;
 using ::servicemanager::domain::OperationType;
 using ::servicemanager::domain::ServiceRef;
 using ::servicemanager::domain::ServiceStatus;
+using ::servicemanager::store::Change;
 using ::servicemanager::store::EmbeddedPostgresMigrations;
 using ::servicemanager::store::NewService;
 using ::servicemanager::store::PostgresOptions;
@@ -73,6 +75,54 @@ NewService MakeService(const std::string& name) {
 ServiceRef Ref(const servicemanager::domain::Service& service) {
   return {service.account_id, service.name, service.id};
 }
+
+// Records the changes a store tells it of.
+class RecordingObserver final : public servicemanager::store::ChangeObserver {
+ public:
+  void OnCommit(const Change& change) override {
+    absl::MutexLock lock(&mu_);
+    changes_.push_back(change);
+  }
+
+  // Waits up to `timeout` for a change of operation `id` in `status`; the
+  // first such change, if any.
+  std::optional<Change> Await(const std::string& id, OperationStatus status,
+                              absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto find = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const Change* {
+      for (const Change& change : changes_) {
+        if (change.operation && change.operation->id == id &&
+            change.operation->status == status) {
+          return &change;
+        }
+      }
+      return nullptr;
+    };
+    auto found = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return find() != nullptr;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&found), timeout)) {
+      return std::nullopt;
+    }
+    return *find();
+  }
+
+  // The changes of operation `id` told so far.
+  std::vector<Change> Of(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    std::vector<Change> of;
+    for (const Change& change : changes_) {
+      if (change.operation && change.operation->id == id) {
+        of.push_back(change);
+      }
+    }
+    return of;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Change> changes_ ABSL_GUARDED_BY(mu_);
+};
 
 class PostgresStoreTest : public ::testing::Test {
  protected:
@@ -501,11 +551,14 @@ TEST_F(PostgresStoreTest, OneReplicaAtATimeExpiresOperations) {
   clock_.Advance(absl::Hours(1));
   {
     // Another replica is expiring operations: it holds the lock.
+    const std::string lock = std::to_string(0x736d5f6578706972);
     pqxx::connection other(schema_->url());
     pqxx::nontransaction t(other);
-    t.exec("SELECT pg_advisory_lock(" + std::to_string(0x736d5f6578706972) +
-           ")");
+    t.exec("SELECT pg_advisory_lock(" + lock + ")");
     auto expired = a->ExpireOperations(clock_.Now());
+    // Released before the check, not when the server ends the session
+    // (which it does some time after the connection closes).
+    t.exec("SELECT pg_advisory_unlock(" + lock + ")");
     ASSERT_THAT(expired, IsOk());
     EXPECT_EQ(*expired, 0);
   }
@@ -514,6 +567,47 @@ TEST_F(PostgresStoreTest, OneReplicaAtATimeExpiresOperations) {
   EXPECT_EQ(*expired, 1);
   EXPECT_EQ(a->GetOperation({}, accepted->operation.id)->status,
             OperationStatus::kFailed);
+}
+
+// --- Cross-replica wake-up ---------------------------------------------------
+
+TEST_F(PostgresStoreTest, AnotherReplicasChangeReachesTheObserverAtOnce) {
+  RecordingObserver observer;
+  PostgresOptions options = Options();
+  options.replica_id = "replica-a";
+  auto a = PostgresStore::Open(options, clock_, ids_, &observer);
+  ASSERT_THAT(a, IsOk());
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(b, nullptr);
+
+  auto mine = (*a)->CreateService(MakeService("mine"), {});
+  ASSERT_THAT(mine, IsOk());
+  auto theirs = b->CreateService(MakeService("theirs"), {});
+  ASSERT_THAT(theirs, IsOk());
+  auto due =
+      b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_THAT(*due, SizeIs(2));
+  for (const Work& work : *due) {
+    if (work.operation.id == theirs->operation.id) {
+      ASSERT_THAT(b->FinishOperation(work, true, "", clock_.Now()), IsOk());
+    }
+  }
+
+  // Well within the worker's and WaitOperation's timeouts: told by NOTIFY.
+  std::optional<Change> ended = observer.Await(
+      theirs->operation.id, OperationStatus::kSucceeded, absl::Seconds(5));
+  ASSERT_TRUE(ended.has_value()) << "B's finish never reached A's observer";
+  EXPECT_TRUE(ended->remote);
+  ASSERT_TRUE(ended->service.has_value());
+  EXPECT_EQ(ended->service->id, theirs->service.id);
+  EXPECT_EQ(ended->service->status, ServiceStatus::kRunning);
+
+  // A's own change was told once, at its commit, not again as remote
+  // (B's later notifications have arrived, so A's own would have too).
+  std::vector<Change> own = observer.Of(mine->operation.id);
+  ASSERT_THAT(own, SizeIs(1));
+  EXPECT_FALSE(own[0].remote);
 }
 
 TEST(DatabaseUrlTest, OnlyPostgresUrlsOrNoneAreAccepted) {
