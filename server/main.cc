@@ -7,6 +7,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -67,6 +68,9 @@ struct Flags {
   std::string data_dir = "./data";
   std::string database_url;  // Empty: SQLite under data_dir.
   int worker_delay_ms = 200;
+  std::string lease = "30s";
+  int max_attempts = 3;
+  std::string replica_id;  // Empty: hostname-pid-random.
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::string service_url_domain = "servicemanager.local";
@@ -155,6 +159,17 @@ absl::StatusOr<servicemanager::store::SqliteOptions> WithDeadlines(
   std::exit(1);
 }
 
+// Unique per process: the host, the process id and a random part (so a
+// restarted process with a recycled pid is another replica).
+std::string DefaultReplicaId(servicemanager::common::IdGenerator& ids) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) {
+    host[0] = '\0';
+  }
+  return absl::StrCat(host[0] == '\0' ? "servicemanager" : host, "-", getpid(),
+                      "-", ids.NewUrlLabel());
+}
+
 // A duration flag, already checked by CheckDuration.
 absl::Duration ParseDurationFlag(const std::string& text) {
   absl::Duration duration;
@@ -235,7 +250,9 @@ void Serve(const Flags& flags,
   servicemanager::worker::OperationWorker worker(
       store, *runtime, clock,
       {.compute_time = absl::Milliseconds(flags.worker_delay_ms),
-       .reconcile_on_start = flags.runtime == "podman"});
+       .reconcile_on_start = flags.runtime == "podman",
+       .lease = ParseDurationFlag(flags.lease),
+       .max_attempts = flags.max_attempts});
   servicemanager::worker::Janitor janitor(
       store, clock,
       {.retention = ParseDurationFlag(flags.retention),
@@ -453,6 +470,8 @@ int Run(const Flags& flags) {
        {"region", flags.region},
        {"account_id", flags.account_id},
        {"worker_delay_ms", flags.worker_delay_ms},
+       {"lease", flags.lease},
+       {"max_attempts", flags.max_attempts},
        {"service_url_domain", flags.service_url_domain},
        {"sqlite_synchronous", flags.sqlite_synchronous},
        {"log_format", flags.log_format},
@@ -610,6 +629,9 @@ int Run(const Flags& flags) {
   options.url_suffix =
       absl::StrCat(flags.region, ".", flags.service_url_domain);
   options.synchronous_full = flags.sqlite_synchronous == "full";
+  options.replica_id =
+      flags.replica_id.empty() ? DefaultReplicaId(ids) : flags.replica_id;
+  Log(LogLevel::kInfo, absl::StrCat("replica id: ", options.replica_id));
   absl::StatusOr<servicemanager::store::SqliteOptions> with_deadlines =
       WithDeadlines(options, flags.operation_deadlines);
   if (!with_deadlines.ok()) {
@@ -668,6 +690,32 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->envname("SERVICEMANAGER_WORKER_DELAY_MS")
       ->check(CLI::Range(0, 3600 * 1000));
+  app.add_option("--lease", flags.lease,
+                 "how long a replica's claim on an operation holds unless "
+                 "renewed (every third of it) while the replica runs it: "
+                 "another replica takes a stopped one's operations over "
+                 "after it")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_LEASE")
+      ->check(CheckDuration(absl::Seconds(1)));
+  app.add_option("--max-attempts", flags.max_attempts,
+                 "claims an operation may have (replicas that stopped while "
+                 "running it) before it ends FAILED")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_MAX_ATTEMPTS")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--replica-id", flags.replica_id,
+                 "this server's name among the replicas of one database, "
+                 "unique to it; default HOSTNAME-PID-RANDOM")
+      ->envname("SERVICEMANAGER_REPLICA_ID")
+      ->check([](const std::string& value) -> std::string {
+        for (char c : value) {
+          if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
+            return "a replica id has no spaces or control characters";
+          }
+        }
+        return "";
+      });
   app.add_option("--region", flags.region, "region in ARNs and URLs")
       ->capture_default_str()
       ->envname("SERVICEMANAGER_REGION")

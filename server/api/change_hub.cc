@@ -111,7 +111,7 @@ void ChangeHub::OnCommit(const store::Change& change) {
           change.service->status == domain::ServiceStatus::kDeleted);
     }
   }
-  if (on_operation_ended_ && change.operation &&
+  if (on_operation_ended_ && !change.remote && change.operation &&
       domain::IsFinal(change.operation->status)) {
     on_operation_ended_(*change.operation);
   }

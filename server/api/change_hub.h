@@ -40,8 +40,9 @@ class ChangeHub final : public store::ChangeObserver {
     virtual void OnShutdown() = 0;
   };
 
-  // `on_operation_ended`, if set, is called with every operation that ends,
-  // however it ends (metrics count them).
+  // `on_operation_ended`, if set, is called with every operation that ends
+  // on this replica, however it ends (metrics count them); not for a remote
+  // change (store::Change::remote), which its own replica counts.
   explicit ChangeHub(std::function<void(const domain::Operation&)>
                          on_operation_ended = nullptr);
 

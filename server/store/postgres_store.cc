@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,7 +18,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -74,6 +77,26 @@ class PostgresStore::Lease {
   std::unique_ptr<Connection> connection_;
 };
 
+// Receives sm_ops notifications on a LISTEN connection.
+class SmOpsReceiver final : public pqxx::notification_receiver {
+ public:
+  SmOpsReceiver(pqxx::connection_base& c,
+                std::function<void(const std::string&)> on_payload)
+      : pqxx::notification_receiver(c, "sm_ops"),
+        on_payload_(std::move(on_payload)) {}
+  void operator()(const std::string& payload, int) override {
+    on_payload_(payload);
+  }
+
+ private:
+  const std::function<void(const std::string&)> on_payload_;
+};
+
+struct PostgresStore::ListenSession {
+  std::unique_ptr<pqxx::connection> connection;
+  std::unique_ptr<SmOpsReceiver> receiver;
+};
+
 struct PostgresStore::Tx {
   pqxx::transaction_base& t;
   // Told to the observer once the transaction commits.
@@ -103,6 +126,20 @@ class PgRow {
 // host port allocation (ports are unique across services).
 constexpr int64_t kMigrationLock = 0x736d5f6d69677261;  // "sm_migra"
 constexpr int64_t kEndpointLock = 0x736d5f706f727473;   // "sm_ports"
+// The singletons: one replica at a time expires operations past their
+// deadline, purges old rows, or moves the due times of unclaimed operations
+// at start-up. Each takes its lock with pg_try_advisory_xact_lock in its own
+// transaction, so a replica that dies mid-way holds nothing.
+constexpr int64_t kExpireLock = 0x736d5f6578706972;   // "sm_expir"
+constexpr int64_t kPurgeLock = 0x736d5f7075726765;    // "sm_purge"
+constexpr int64_t kRecoverLock = 0x736d5f7265636f76;  // "sm_recov"
+
+// Whether this transaction holds the singleton `lock` (held to its end).
+bool TrySingleton(pqxx::transaction_base& t, int64_t lock) {
+  return t.exec_params("SELECT pg_try_advisory_xact_lock($1)", lock)
+      .at(0)[0]
+      .as<bool>();
+}
 
 // SQLSTATEs after which the transaction runs again: a unique index taken by
 // a concurrent transaction, a serialization failure, a deadlock.
@@ -345,8 +382,8 @@ void EndOperation(pqxx::transaction_base& t, const OperationRow& op,
   }
   t.exec_params(
       "UPDATE operations SET status = $1, due_at = NULL, deadline_at = NULL,"
-      " ended_at = $2, updated_at = $2, error_code = $3, error_message = $4"
-      " WHERE operation_id = $5",
+      " lease_until = NULL, ended_at = $2, updated_at = $2, error_code = $3,"
+      " error_message = $4 WHERE operation_id = $5",
       std::string(domain::ToString(outcome.status)), Micros(now), code, message,
       op.id);
   if (outcome.succeeded && op.type == OperationType::kDeleteService) {
@@ -571,7 +608,104 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
     if (!(*lease).is_open()) lease.Drop();
     return FromPqxx("migrate", e, (*lease).is_open() ? "" : "08000");
   }
+  if (observer != nullptr) {
+    // Listening before Open returns: no change committed after it is missed.
+    std::unique_ptr<ListenSession> session = store->StartListening();
+    if (session == nullptr) {
+      return absl::UnavailableError(
+          "cannot LISTEN for other replicas' changes");
+    }
+    store->listener_ =
+        std::thread([raw = store.get(), s = std::move(session)]() mutable {
+          raw->Listen(std::move(s));
+        });
+  }
   return store;
+}
+
+std::unique_ptr<PostgresStore::ListenSession> PostgresStore::StartListening() {
+  try {
+    auto session = std::make_unique<ListenSession>();
+    session->connection = std::make_unique<pqxx::connection>(options_.url);
+    session->receiver = std::make_unique<SmOpsReceiver>(
+        *session->connection,
+        [this](const std::string& payload) { PublishRemote(payload); });
+    return session;
+  } catch (const std::exception& e) {
+    common::Log(common::LogLevel::kWarning,
+                absl::StrCat("store: cannot LISTEN for other replicas' "
+                             "changes: ",
+                             e.what()));
+    return nullptr;
+  }
+}
+
+void PostgresStore::Listen(std::unique_ptr<ListenSession> session) {
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (!ListenerStopping()) {
+    if (session == nullptr) {
+      {
+        absl::MutexLock lock(&listener_mu_);
+        listener_mu_.AwaitWithTimeout(absl::Condition(&listener_stopping_),
+                                      backoff);
+        if (listener_stopping_) return;
+      }
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+      session = StartListening();
+      if (session != nullptr) {
+        common::Log(common::LogLevel::kInfo,
+                    "store: listening for other replicas' changes again");
+      }
+      continue;
+    }
+    try {
+      // Wakes at least every 200 ms to see whether the store is closing.
+      session->connection->await_notification(0, 200000);
+      backoff = absl::Milliseconds(100);
+    } catch (const std::exception& e) {
+      common::Log(common::LogLevel::kWarning,
+                  absl::StrCat("store: the LISTEN connection broke (", e.what(),
+                               "); reconnecting"));
+      session.reset();
+    }
+  }
+}
+
+void PostgresStore::PublishRemote(absl::string_view payload) {
+  const std::vector<std::string> parts =
+      absl::StrSplit(payload, absl::MaxSplits(' ', 2));
+  if (parts.size() != 3 || parts[0] == options_.replica_id) {
+    return;  // This replica's own change, told at its commit.
+  }
+  Change change;
+  change.remote = true;
+  const absl::Status read =
+      Read("read another replica's change", [&](Tx& tx) -> absl::Status {
+        change.service.reset();
+        change.operation.reset();
+        pqxx::result r =
+            parts[1] == "o"
+                ? tx.t.exec_params(
+                      "SELECT service_pk FROM operations"
+                      " WHERE operation_id = $1",
+                      parts[2])
+                : tx.t.exec_params(
+                      "SELECT pk FROM services WHERE service_id = $1",
+                      parts[2]);
+        if (r.empty()) return absl::OkStatus();  // Purged since.
+        if (parts[1] == "o") {
+          ASSIGN_OR_RETURN(
+              change.operation,
+              LoadOperation(tx.t, domain::AccountScope{}, parts[2]));
+        }
+        change.service = LoadService(tx.t, r[0][0].as<int64_t>());
+        return absl::OkStatus();
+      });
+  if (!read.ok() || !change.service) return;
+  absl::MutexLock stripe(
+      &commit_stripes_[absl::Hash<std::string>()(change.service->id) %
+                       commit_stripes_.size()]);
+  observer_->OnCommit(change);
 }
 
 PostgresStore::PostgresStore(const PostgresOptions& options,
@@ -579,7 +713,15 @@ PostgresStore::PostgresStore(const PostgresOptions& options,
                              ChangeObserver* observer)
     : options_(options), clock_(clock), ids_(ids), observer_(observer) {}
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::~PostgresStore() {
+  {
+    absl::MutexLock lock(&listener_mu_);
+    listener_stopping_ = true;
+  }
+  if (listener_.joinable()) {
+    listener_.join();
+  }
+}
 
 absl::StatusOr<PostgresStore::Lease> PostgresStore::Acquire() {
   {
@@ -655,6 +797,14 @@ absl::Status PostgresStore::Run(absl::string_view what, bool write,
       if (!status.ok() || tx.discard) {
         t->abort();
         return status;
+      }
+      // Other replicas' listeners hear of it once it commits.
+      for (const Change& change : tx.changes) {
+        t->exec_params(
+            "SELECT pg_notify('sm_ops', $1)",
+            change.operation
+                ? absl::StrCat(options_.replica_id, " o ", change.operation->id)
+                : absl::StrCat(options_.replica_id, " s ", change.service->id));
       }
       if (observer_ == nullptr || tx.changes.empty()) {
         t->commit();
@@ -864,11 +1014,13 @@ absl::StatusOr<Operation> PostgresStore::CancelOperation(
         EndOperation(t, op, CancelledOutcome(op), now);
         break;
       case domain::CancelAction::kRollBack:
-        // Due at once: the worker rolls back what the operation did.
+        // Due at once, unclaimed: a worker rolls back what the operation
+        // did, and the claim that ran it can no longer finish it.
         t.exec_params(
             "UPDATE operations SET status = 'ROLLBACK_IN_PROGRESS',"
             " due_at = $1, updated_at = $1, error_code = $2,"
-            " error_message = $3 WHERE operation_id = $4",
+            " error_message = $3, owner = NULL, attempt = 0,"
+            " lease_until = NULL WHERE operation_id = $4",
             Micros(now), std::string(domain::kErrorCancelled),
             std::string(kRollingBackMessage), op.id);
         break;
@@ -1252,7 +1404,8 @@ absl::StatusOr<ServiceDomains> PostgresStore::ListCustomDomains(
 }
 
 absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
-    absl::Time now, absl::Duration compute_time, int limit) {
+    absl::Time now, absl::Duration compute_time, absl::Duration lease,
+    int limit) {
   std::vector<Work> due;
   RETURN_IF_ERROR(Write("take due operations", [&](Tx& tx) -> absl::Status {
     pqxx::transaction_base& t = tx.t;
@@ -1261,6 +1414,28 @@ absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
         "UPDATE operations SET status = 'IN_PROGRESS', due_at = $1,"
         " updated_at = $2 WHERE due_at <= $2 AND status = 'PENDING'",
         Micros(now + compute_time), Micros(now));
+    // The claim: rows another replica is claiming at this moment are
+    // skipped, not waited for; a claimed operation is due again when its
+    // lease runs out.
+    std::map<int64_t, int> attempts;
+    for (const pqxx::row& r : t.exec_params(
+             "UPDATE operations SET owner = $1, attempt = attempt + 1,"
+             " lease_until = $2, due_at = $2 WHERE seq IN ("
+             "  SELECT seq FROM operations WHERE due_at <= $3"
+             "  AND status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
+             "  AND (owner IS NULL OR lease_until <= $3)"
+             "  ORDER BY due_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)"
+             " RETURNING seq, attempt",
+             options_.replica_id, Micros(now + lease), Micros(now), limit)) {
+      attempts[r[0].as<int64_t>()] = r[1].as<int>();
+    }
+    if (attempts.empty()) {
+      return absl::OkStatus();
+    }
+    std::vector<std::string> seqs;
+    for (const auto& [seq, attempt] : attempts) {
+      seqs.push_back(absl::StrCat(seq));
+    }
     struct Targets {
       int64_t pk;
       std::optional<int64_t> config;
@@ -1278,13 +1453,13 @@ absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
              " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
              "  THEN s.deployed_image_version"
              "  ELSE o.target_image_version END"
-             " FROM operations o JOIN services s ON s.pk = o.service_pk"
-             " WHERE o.due_at <= $1"
-             " AND o.status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
-             " ORDER BY o.due_at, o.seq LIMIT $2",
-             Micros(now), limit)) {
+             ", o.seq FROM operations o JOIN services s ON s.pk = o.service_pk"
+             " WHERE o.seq = ANY (string_to_array($1, ',')::bigint[])"
+             " ORDER BY o.seq",
+             absl::StrJoin(seqs, ","))) {
       PgRow row(r);
-      Work work{ReadOperation(row), {}, {}, {}};
+      Work work{ReadOperation(row), {}, {}, {}, 0};
+      work.attempt = attempts[row.Int(kOperationColumns + 4)];
       if (!row.IsNull(kOperationColumns + 1)) {
         work.prior_status =
             domain::ParseServiceStatus(row.Text(kOperationColumns + 1));
@@ -1307,6 +1482,19 @@ absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
   return due;
 }
 
+absl::Status PostgresStore::RenewLeases(
+    const std::vector<std::string>& operation_ids, absl::Time until) {
+  if (operation_ids.empty()) return absl::OkStatus();
+  return Write("renew leases", [&](Tx& tx) -> absl::Status {
+    tx.t.exec_params(
+        "UPDATE operations SET lease_until = $1, due_at = $1"
+        " WHERE operation_id = ANY (string_to_array($2, ','))"
+        " AND owner = $3 AND lease_until IS NOT NULL",
+        Micros(until), absl::StrJoin(operation_ids, ","), options_.replica_id);
+    return absl::OkStatus();
+  });
+}
+
 std::vector<absl::Status> PostgresStore::FinishOperations(
     const std::vector<Finish>& finishes, absl::Time now) {
   // One transaction each: every finish is all or nothing on its own.
@@ -1323,9 +1511,8 @@ absl::Status PostgresStore::FinishOne(Tx& tx, const Finish& finish,
                                       absl::Time now) {
   pqxx::transaction_base& t = tx.t;
   ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(t, finish.operation_id));
-  ASSIGN_OR_RETURN(
-      Outcome outcome,
-      FinishOutcome(op, finish.seen, finish.succeeded, finish.error));
+  ASSIGN_OR_RETURN(Outcome outcome,
+                   FinishOutcome(op, finish, options_.replica_id));
   EndOperation(t, op, outcome, now);
   ASSIGN_OR_RETURN(Operation ended, LoadOperation(t, domain::AccountScope{},
                                                   finish.operation_id));
@@ -1338,6 +1525,7 @@ absl::StatusOr<int> PostgresStore::ExpireOperations(absl::Time now) {
   RETURN_IF_ERROR(Write("expire operations", [&](Tx& tx) -> absl::Status {
     pqxx::transaction_base& t = tx.t;
     expired.clear();
+    if (!TrySingleton(t, kExpireLock)) return absl::OkStatus();
     for (const pqxx::row& r : t.exec_params(
              "SELECT operation_id FROM operations WHERE deadline_at <= $1"
              " ORDER BY seq",
@@ -1361,6 +1549,7 @@ absl::StatusOr<Purged> PostgresStore::Purge(const PurgeRequest& request) {
   RETURN_IF_ERROR(Write("purge", [&](Tx& tx) -> absl::Status {
     pqxx::transaction_base& t = tx.t;
     purged = Purged{};
+    if (!TrySingleton(t, kPurgeLock)) return absl::OkStatus();
     purged.operations = static_cast<int>(
         t.exec_params(
              "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
@@ -1406,8 +1595,19 @@ absl::StatusOr<Purged> PostgresStore::Purge(const PurgeRequest& request) {
 absl::StatusOr<int> PostgresStore::RecoverOperations(absl::Time latest_due) {
   int count = 0;
   RETURN_IF_ERROR(Write("recover operations", [&](Tx& tx) -> absl::Status {
-    tx.t.exec_params("UPDATE operations SET due_at = $1 WHERE due_at > $1",
-                     Micros(latest_due));
+    // This replica holds no claim yet: those of its id (a previous process
+    // under the same --replica-id) are released, due at once (a claimed
+    // operation was due when it was claimed, and has not changed since).
+    tx.t.exec_params(
+        "UPDATE operations SET owner = NULL, lease_until = NULL,"
+        " due_at = updated_at WHERE owner = $1 AND due_at IS NOT NULL",
+        options_.replica_id);
+    if (TrySingleton(tx.t, kRecoverLock)) {
+      tx.t.exec_params(
+          "UPDATE operations SET due_at = $1 WHERE due_at > $1"
+          " AND owner IS NULL",
+          Micros(latest_due));
+    }
     count = tx.t.exec(
                     "SELECT COUNT(*) FROM operations"
                     " WHERE due_at IS NOT NULL")

@@ -9,6 +9,13 @@
 // from the start, so its checks see the winner and answer as SQLite would.
 // A connection that breaks is dropped, never reused: the call answers
 // UNAVAILABLE and the next one opens a new connection.
+// Every transaction that changes an operation or a service notifies channel
+// sm_ops ("REPLICA o OPERATION_ID" or "REPLICA s SERVICE_ID") as it commits.
+// With an observer, the store keeps one LISTEN connection: another replica's
+// change is read back and told to the observer as a remote Change, so that
+// WaitOperation and WatchService on this replica see it at once. The
+// listener reconnects after a break; notifications sent meanwhile are lost
+// (waits still end at their timeout with the operation as it stands).
 // Thread-safe. The clock and id generator must outlive the store.
 #ifndef SERVICEMANAGER_SERVER_STORE_POSTGRES_STORE_H_
 #define SERVICEMANAGER_SERVER_STORE_POSTGRES_STORE_H_
@@ -19,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -44,9 +52,10 @@ struct PostgresOptions : StoreOptions {
 class PostgresStore final : public Store {
  public:
   // Connects, then applies the embedded PostgreSQL migrations under an
-  // advisory lock (so that servers starting together migrate once).
-  // FAILED_PRECONDITION for a newer schema; UNAVAILABLE if it cannot connect.
-  // `observer`, if any, must outlive the store.
+  // advisory lock (so that servers starting together migrate once), then,
+  // with an observer, listens for other replicas' changes.
+  // FAILED_PRECONDITION for a newer schema; UNAVAILABLE if it cannot connect
+  // or listen. `observer`, if any, must outlive the store.
   static absl::StatusOr<std::unique_ptr<PostgresStore>> Open(
       const PostgresOptions& options, common::Clock& clock,
       common::IdGenerator& ids, ChangeObserver* observer = nullptr);
@@ -110,7 +119,10 @@ class PostgresStore final : public Store {
       const domain::ServiceRef& service, int page_size,
       absl::string_view page_token) override;
   absl::StatusOr<std::vector<Work>> TakeDueOperations(
-      absl::Time now, absl::Duration compute_time, int limit) override;
+      absl::Time now, absl::Duration compute_time, absl::Duration lease,
+      int limit) override;
+  absl::Status RenewLeases(const std::vector<std::string>& operation_ids,
+                           absl::Time until) override;
   std::vector<absl::Status> FinishOperations(
       const std::vector<Finish>& finishes, absl::Time now) override;
   absl::StatusOr<int> ExpireOperations(absl::Time now) override;
@@ -162,10 +174,29 @@ class PostgresStore final : public Store {
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(pool_mu_);
   int open_ ABSL_GUARDED_BY(pool_mu_) = 0;
 
+  // A LISTEN connection and what receives its notifications.
+  struct ListenSession;
+  // Connects and listens; nullptr if it cannot (logged).
+  std::unique_ptr<ListenSession> StartListening();
+  // The LISTEN connection's loop, reconnecting after a break, until the
+  // store is destroyed.
+  void Listen(std::unique_ptr<ListenSession> session);
+  // Reads back what another replica's notification `payload` names and
+  // tells the observer.
+  void PublishRemote(absl::string_view payload);
+  bool ListenerStopping() const {
+    absl::MutexLock lock(&listener_mu_);
+    return listener_stopping_;
+  }
+
   // A commit that changed services holds their stripes until the observer
   // has seen it, so the observer sees each service's changes in commit order
   // (the service row lock orders the transactions themselves).
   std::array<absl::Mutex, 64> commit_stripes_;
+
+  mutable absl::Mutex listener_mu_;
+  bool listener_stopping_ ABSL_GUARDED_BY(listener_mu_) = false;
+  std::thread listener_;
 };
 
 }  // namespace servicemanager::store

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -419,7 +420,8 @@ void EndOperation(Connection& c, const OperationRow& op, const Outcome& outcome,
   {
     Query end(c,
               "UPDATE operations SET status = ?, due_at = NULL,"
-              " deadline_at = NULL, ended_at = ?, updated_at = ?,"
+              " deadline_at = NULL, lease_until = NULL, ended_at = ?,"
+              " updated_at = ?,"
               " error_code = ?, error_message = ? WHERE operation_id = ?");
     end->bind(1, std::string(domain::ToString(outcome.status)));
     end->bind(2, Micros(now));
@@ -1035,11 +1037,14 @@ absl::StatusOr<Operation> SqliteStore::CancelOperation(
             EndOperation(c, op, CancelledOutcome(op), now);
             break;
           case domain::CancelAction::kRollBack: {
-            // Due at once: the worker rolls back what the operation did.
+            // Due at once, unclaimed: the worker rolls back what the
+            // operation did, and the claim that ran it can no longer finish
+            // it.
             Query q(c,
                     "UPDATE operations SET status = 'ROLLBACK_IN_PROGRESS',"
                     " due_at = ?1, updated_at = ?1, error_code = ?2,"
-                    " error_message = ?3 WHERE operation_id = ?4");
+                    " error_message = ?3, owner = NULL, attempt = 0,"
+                    " lease_until = NULL WHERE operation_id = ?4");
             q->bind(1, Micros(now));
             q->bind(2, std::string(domain::kErrorCancelled));
             q->bind(3, kRollingBackMessage);
@@ -1506,7 +1511,8 @@ absl::StatusOr<ServiceDomains> SqliteStore::ListCustomDomains(
 }
 
 absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
-    absl::Time now, absl::Duration compute_time, int limit) {
+    absl::Time now, absl::Duration compute_time, absl::Duration lease,
+    int limit) {
   std::vector<Work> due;
   RETURN_IF_ERROR(
       Write("take due operations", [&](WriteContext& w) -> absl::Status {
@@ -1520,6 +1526,35 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
           claim->bind(1, Micros(now + compute_time));
           claim->bind(2, Micros(now));
           claim->exec();
+        }
+        // The claim, as on PostgreSQL: a claimed operation is due again
+        // when its lease runs out.
+        std::map<int64_t, int> attempts;
+        {
+          Query claim(c,
+                      "UPDATE operations SET owner = ?1,"
+                      " attempt = attempt + 1, lease_until = ?2, due_at = ?2"
+                      " WHERE seq IN (SELECT seq FROM operations"
+                      "  WHERE due_at <= ?3"
+                      "  AND status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
+                      "  AND (owner IS NULL OR lease_until <= ?3)"
+                      "  ORDER BY due_at, seq LIMIT ?4)"
+                      " RETURNING seq, attempt");
+          claim->bind(1, options_.replica_id);
+          claim->bind(2, Micros(now + lease));
+          claim->bind(3, Micros(now));
+          claim->bind(4, limit);
+          while (claim->executeStep()) {
+            attempts[claim->getColumn(0).getInt64()] =
+                claim->getColumn(1).getInt();
+          }
+        }
+        if (attempts.empty()) {
+          return absl::OkStatus();
+        }
+        std::vector<int64_t> seqs;
+        for (const auto& [seq, attempt] : attempts) {
+          seqs.push_back(seq);
         }
         struct Targets {
           int64_t pk;
@@ -1539,14 +1574,15 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
                      " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
                      "  THEN s.deployed_image_version"
                      "  ELSE o.target_image_version END"
+                     ", o.seq"
                      " FROM operations o JOIN services s ON s.pk = o.service_pk"
-                     " WHERE o.due_at <= ?"
-                     " AND o.status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
-                     " ORDER BY o.due_at, o.seq LIMIT ?");
-          q->bind(1, Micros(now));
-          q->bind(2, limit);
+                     " WHERE o.seq IN (SELECT value FROM json_each(?))"
+                     " ORDER BY o.seq");
+          q->bind(1, absl::StrCat("[", absl::StrJoin(seqs, ","), "]"));
           while (q->executeStep()) {
-            Work work{ReadOperation(SqliteRow(*q)), {}, {}, {}};
+            Work work{ReadOperation(SqliteRow(*q)), {}, {}, {}, 0};
+            work.attempt =
+                attempts[q->getColumn(kOperationColumns + 4).getInt64()];
             if (!q->getColumn(kOperationColumns + 1).isNull()) {
               work.prior_status = domain::ParseServiceStatus(
                   q->getColumn(kOperationColumns + 1).getString());
@@ -1571,27 +1607,42 @@ absl::StatusOr<std::vector<Work>> SqliteStore::TakeDueOperations(
   return due;
 }
 
+absl::Status SqliteStore::RenewLeases(
+    const std::vector<std::string>& operation_ids, absl::Time until) {
+  if (operation_ids.empty()) return absl::OkStatus();
+  return Write("renew leases", [&](WriteContext& w) -> absl::Status {
+    Query q(w.connection,
+            "UPDATE operations SET lease_until = ?1, due_at = ?1"
+            " WHERE operation_id IN (SELECT value FROM json_each(?2))"
+            " AND owner = ?3 AND lease_until IS NOT NULL");
+    q->bind(1, Micros(until));
+    q->bind(2,
+            absl::StrCat("[\"", absl::StrJoin(operation_ids, "\",\""), "\"]"));
+    q->bind(3, options_.replica_id);
+    q->exec();
+    return absl::OkStatus();
+  });
+}
+
 std::vector<absl::Status> SqliteStore::FinishOperations(
     const std::vector<Finish>& finishes, absl::Time now) {
   std::vector<WriteBody> bodies;
   for (const Finish& finish : finishes) {
     bodies.push_back([this, &finish, now](WriteContext& w) {
-      return FinishOne(w, finish.operation_id, finish.seen, finish.succeeded,
-                       finish.error, now);
+      return FinishOne(w, finish, now);
     });
   }
   return WriteAll("finish operation", std::move(bodies));
 }
 
-absl::Status SqliteStore::FinishOne(WriteContext& w,
-                                    absl::string_view operation_id,
-                                    OperationStatus seen, bool succeeded,
-                                    absl::string_view error, absl::Time now) {
+absl::Status SqliteStore::FinishOne(WriteContext& w, const Finish& finish,
+                                    absl::Time now) {
   Connection& c = w.connection;
+  const std::string& operation_id = finish.operation_id;
   {
     ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(c, operation_id));
     ASSIGN_OR_RETURN(Outcome outcome,
-                     FinishOutcome(op, seen, succeeded, error));
+                     FinishOutcome(op, finish, options_.replica_id));
     EndOperation(c, op, outcome, now);
     ASSIGN_OR_RETURN(Operation ended,
                      LoadOperation(c, domain::AccountScope{}, operation_id));
@@ -1689,6 +1740,16 @@ absl::StatusOr<int> SqliteStore::RecoverOperations(absl::Time latest_due) {
   RETURN_IF_ERROR(
       Write("recover operations", [&](WriteContext& w) -> absl::Status {
         Connection& c = w.connection;
+        // One process uses the database, and it holds no claim yet: every
+        // claim is released, due at once (a claimed operation was due when
+        // it was claimed, and has not changed since).
+        {
+          Query release(c,
+                        "UPDATE operations SET due_at = updated_at,"
+                        " owner = NULL, lease_until = NULL"
+                        " WHERE due_at IS NOT NULL AND owner IS NOT NULL");
+          release->exec();
+        }
         Query q(c, "UPDATE operations SET due_at = ?1 WHERE due_at > ?1");
         q->bind(1, Micros(latest_due));
         q->exec();

@@ -121,7 +121,10 @@ class SqliteStore final : public Store {
       const domain::ServiceRef& service, int page_size,
       absl::string_view page_token) override;
   absl::StatusOr<std::vector<Work>> TakeDueOperations(
-      absl::Time now, absl::Duration compute_time, int limit) override;
+      absl::Time now, absl::Duration compute_time, absl::Duration lease,
+      int limit) override;
+  absl::Status RenewLeases(const std::vector<std::string>& operation_ids,
+                           absl::Time until) override;
   std::vector<absl::Status> FinishOperations(
       const std::vector<Finish>& finishes, absl::Time now) override;
   absl::StatusOr<int> ExpireOperations(absl::Time now) override;
@@ -178,9 +181,7 @@ class SqliteStore final : public Store {
   template <typename Body>
   absl::StatusOr<Accepted> Accept(absl::string_view what,
                                   const CallOptions& options, Body&& body);
-  absl::Status FinishOne(WriteContext& w, absl::string_view operation_id,
-                         domain::OperationStatus seen, bool succeeded,
-                         absl::string_view error, absl::Time now);
+  absl::Status FinishOne(WriteContext& w, const Finish& finish, absl::Time now);
 
   const SqliteOptions options_;
   common::Clock& clock_;

@@ -80,6 +80,10 @@ struct CallOptions {
 struct Change {
   std::optional<domain::Service> service;      // As committed.
   std::optional<domain::Operation> operation;  // As committed.
+  // Committed by another replica sharing the database (PostgreSQL), read
+  // back after its notification: news for listeners, not an event of this
+  // replica to count.
+  bool remote = false;
 };
 
 // Told of every committed change of a service or an operation, in commit
@@ -145,6 +149,9 @@ struct Work {
   // ran before it.
   std::optional<domain::ServiceConfig> config;
   std::optional<domain::ImageVersion> image;
+  // How many times the operation has been claimed, this claim included:
+  // its finish must name it (see Store::Finish).
+  int attempt = 0;
 };
 
 // A snapshot of the store for monitoring.
@@ -283,11 +290,22 @@ class Store {
       absl::string_view page_token) = 0;
 
   // For the worker. In one transaction: marks the PENDING operations due at
-  // `now` IN_PROGRESS, due again at `now + compute_time`; then returns up to
+  // `now` IN_PROGRESS, due again at `now + compute_time`; then claims up to
   // `limit` IN_PROGRESS and ROLLBACK_IN_PROGRESS operations due at `now`,
-  // oldest due first.
+  // oldest due first, that no one holds (no owner, or a lease that ran out
+  // before `now`), and returns them. A claim writes this store's replica id
+  // as the owner, counts one more attempt, and holds until `now + lease`
+  // (when the operation is due again, for a takeover, unless the owner
+  // renews or finishes it). On PostgreSQL, replicas claim disjoint sets.
   virtual absl::StatusOr<std::vector<Work>> TakeDueOperations(
-      absl::Time now, absl::Duration compute_time, int limit) = 0;
+      absl::Time now, absl::Duration compute_time, absl::Duration lease,
+      int limit) = 0;
+
+  // Extends this replica's claims on the open operations `operation_ids`
+  // until `until`. Claims lost since (taken over, cancelled, ended) stay
+  // lost.
+  virtual absl::Status RenewLeases(
+      const std::vector<std::string>& operation_ids, absl::Time until) = 0;
 
   // One operation's end, as the worker saw it: for FinishOperations.
   struct Finish {
@@ -295,11 +313,15 @@ class Store {
     domain::OperationStatus seen = domain::OperationStatus::kInProgress;
     bool succeeded = false;
     std::string error;
+    // The claim the worker ran it under (Work::attempt).
+    int attempt = 0;
   };
 
-  // Ends an open operation, all or nothing, if it is still in `seen` (the
-  // status the worker took it in; ABORTED, changing nothing, if a cancel
-  // changed it since).
+  // Ends an open operation, all or nothing, if this replica still holds the
+  // claim `attempt` on it and it is still in `seen` (the status the worker
+  // took it in). ABORTED, changing nothing, if the claim was lost (another
+  // replica took the operation over, or a cancel released it) or a cancel
+  // changed its status since.
   // From IN_PROGRESS: on success SUCCEEDED and the service in its new status
   // (DELETED removes the configuration, images, tags and domain
   // links: the purge list in sqlite_store.cc); on failure the
@@ -308,11 +330,10 @@ class Store {
   // From ROLLBACK_IN_PROGRESS: ROLLBACK_SUCCEEDED and the service back in its
   // prior status, or ROLLBACK_FAILED.
   // FAILED_PRECONDITION if the operation already ended.
-  absl::Status FinishOperation(absl::string_view operation_id,
-                               domain::OperationStatus seen, bool succeeded,
+  absl::Status FinishOperation(const Work& work, bool succeeded,
                                absl::string_view error, absl::Time now) {
-    return FinishOperations({{std::string(operation_id), seen, succeeded,
-                              std::string(error)}},
+    return FinishOperations({{work.operation.id, work.operation.status,
+                              succeeded, std::string(error), work.attempt}},
                             now)
         .front();
   }
@@ -323,15 +344,19 @@ class Store {
 
   // Fails every open operation whose deadline is at or before `now` (FAILED,
   // error code DEADLINE_EXCEEDED) and rolls its service back as a failure
-  // would. Returns how many it failed.
+  // would. Returns how many it failed. On PostgreSQL one replica at a time
+  // does it (an advisory lock): the others return 0 meanwhile.
   virtual absl::StatusOr<int> ExpireOperations(absl::Time now) = 0;
 
-  // For the janitor: one batch of old rows, in one short transaction.
+  // For the janitor: one batch of old rows, in one short transaction. On
+  // PostgreSQL one replica at a time purges; the others purge nothing.
   virtual absl::StatusOr<Purged> Purge(const PurgeRequest& request) = 0;
 
   // After a restart: an IN_PROGRESS operation whose compute step was cut off
   // by the stop runs again, due no later than `latest_due`. Returns how many
-  // operations are open.
+  // operations are open. SQLite has one process, so its claims are released
+  // (the next claim counts one more attempt); on PostgreSQL claims held by
+  // other replicas stay theirs until their leases run out.
   virtual absl::StatusOr<int> RecoverOperations(absl::Time latest_due) = 0;
 
   // When the worker next has something to do (an open operation due, or past

@@ -79,8 +79,18 @@ absl::Status OperationNotFound(absl::string_view operation_id) {
 }
 
 absl::StatusOr<Outcome> FinishOutcome(const OperationRow& op,
-                                      OperationStatus seen, bool succeeded,
-                                      absl::string_view error) {
+                                      const Store::Finish& finish,
+                                      absl::string_view owner) {
+  const OperationStatus seen = finish.seen;
+  const bool succeeded = finish.succeeded;
+  const absl::string_view error = finish.error;
+  const bool claimed = op.owner == owner && op.attempt == finish.attempt;
+  if (!claimed && (domain::IsFinal(op.status) || op.status == seen)) {
+    return absl::AbortedError(absl::StrCat(
+        "operation ", op.id, ": attempt ", finish.attempt,
+        " lost its claim (the operation is at attempt ", op.attempt, " of ",
+        op.owner.value_or("no replica"), "); its result is dropped"));
+  }
   if (domain::IsFinal(op.status)) {
     return absl::FailedPreconditionError(
         absl::StrCat("operation ", op.id, " has already ended"));

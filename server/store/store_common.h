@@ -38,6 +38,9 @@ struct StoreOptions {
   // starts.
   std::map<domain::OperationType, absl::Duration> operation_deadlines;
   absl::Duration default_operation_deadline = absl::Minutes(30);
+  // Who this server is among the replicas sharing a database: the owner its
+  // claims on operations carry. Unique per process on PostgreSQL.
+  std::string replica_id = "local";
 };
 
 // The deadline `options` give an operation of `type`.
@@ -159,10 +162,11 @@ inline constexpr int kConnectionColumns = 3;
 inline constexpr int kOperationColumns = 12;
 
 // The columns FindOperationRow reads, from operations.
-#define SM_OPERATION_ROW_COLUMNS                              \
-  "service_pk, type, status, success_status, failure_status," \
-  " failure_op_status, prior_status, target_config_version,"  \
-  " prior_config_version, target_image_version, started_at, deadline_at"
+#define SM_OPERATION_ROW_COLUMNS                                          \
+  "service_pk, type, status, success_status, failure_status,"             \
+  " failure_op_status, prior_status, target_config_version,"              \
+  " prior_config_version, target_image_version, started_at, deadline_at," \
+  " owner, attempt"
 
 // The columns ReadConnectionRow reads, from connections.
 #define SM_CONNECTION_ROW \
@@ -326,6 +330,8 @@ struct OperationRow {
   std::optional<int64_t> target_image;
   absl::Time started_at;
   std::optional<absl::Time> deadline_at;
+  std::optional<std::string> owner;  // Of its latest claim, if any.
+  int attempt = 0;
 };
 
 // An operation row from SM_OPERATION_ROW_COLUMNS.
@@ -356,6 +362,10 @@ OperationRow ReadOperationRow(const Row& r, absl::string_view operation_id) {
   if (std::optional<int64_t> deadline = NullableInt(r, 11)) {
     row.deadline_at = FromMicros(*deadline);
   }
+  if (!r.IsNull(12)) {
+    row.owner = r.Text(12);
+  }
+  row.attempt = static_cast<int>(r.Int(13));
   return row;
 }
 
@@ -376,11 +386,12 @@ struct Outcome {
   std::string error_message;
 };
 
-// The end of an open operation that the worker ran as `seen`:
-// FAILED_PRECONDITION if it has ended, ABORTED if a cancel changed it since.
+// The end of an open operation that the replica `owner` ran as `finish`
+// says: ABORTED if that claim was lost or a cancel changed the operation
+// since, FAILED_PRECONDITION if it has ended.
 absl::StatusOr<Outcome> FinishOutcome(const OperationRow& op,
-                                      domain::OperationStatus seen,
-                                      bool succeeded, absl::string_view error);
+                                      const Store::Finish& finish,
+                                      absl::string_view owner);
 // A PENDING operation cancelled before it started.
 Outcome CancelledOutcome(const OperationRow& op);
 // An operation past its deadline at `now`.

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -60,6 +61,49 @@ absl::Status RunRollback(runtime::Runtime& runtime, const store::Work& work) {
   return runtime.Stop(op.service_id);
 }
 
+// Renews the leases of a batch of claims every third of the lease, in a
+// thread, until destroyed.
+class LeaseRenewer {
+ public:
+  LeaseRenewer(store::Store& store, common::Clock& clock, absl::Duration lease,
+               std::vector<std::string> operation_ids)
+      : store_(store),
+        clock_(clock),
+        lease_(lease),
+        operation_ids_(std::move(operation_ids)),
+        thread_([this] { Loop(); }) {}
+  ~LeaseRenewer() {
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&done_), lease_ / 3)) {
+      const absl::Status renewed =
+          store_.RenewLeases(operation_ids_, clock_.Now() + lease_);
+      if (!renewed.ok()) {
+        common::Log(common::LogLevel::kWarning,
+                    absl::StrCat("worker: cannot renew the leases of ",
+                                 operation_ids_.size(),
+                                 " operations: ", renewed.ToString()));
+      }
+    }
+  }
+
+  store::Store& store_;
+  common::Clock& clock_;
+  const absl::Duration lease_;
+  const std::vector<std::string> operation_ids_;
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 OperationWorker::OperationWorker(store::Store& store, runtime::Runtime& runtime,
@@ -75,9 +119,19 @@ absl::StatusOr<int> OperationWorker::RunOnce() {
                 absl::StrCat("worker: failed ", expired,
                              " operations past their deadline"));
   }
-  ASSIGN_OR_RETURN(std::vector<store::Work> due,
-                   store_.TakeDueOperations(clock_.Now(), options_.compute_time,
-                                            options_.batch_size));
+  ASSIGN_OR_RETURN(
+      std::vector<store::Work> due,
+      store_.TakeDueOperations(clock_.Now(), options_.compute_time,
+                               options_.lease, options_.batch_size));
+  if (due.empty()) {
+    return 0;
+  }
+  std::vector<std::string> claimed;
+  for (const store::Work& work : due) {
+    claimed.push_back(work.operation.id);
+  }
+  std::optional<LeaseRenewer> renewer;
+  renewer.emplace(store_, clock_, options_.lease, std::move(claimed));
   // The runtime calls first, then every result in one commit: a batch
   // shares one fsync.
   std::vector<store::Store::Finish> finishes;
@@ -86,22 +140,33 @@ absl::StatusOr<int> OperationWorker::RunOnce() {
       break;  // The rest stay due; the next start finishes them.
     }
     const domain::Operation& op = work.operation;
+    if (work.attempt > options_.max_attempts) {
+      finishes.push_back({op.id, op.status, false,
+                          absl::StrCat("gave up after ", work.attempt - 1,
+                                       " attempts: the replica running it "
+                                       "stopped"),
+                          work.attempt});
+      continue;
+    }
     const bool rollback =
         op.status == domain::OperationStatus::kRollbackInProgress;
     const absl::Status compute =
         rollback ? RunRollback(runtime_, work) : RunCompute(runtime_, work);
-    finishes.push_back(
-        {op.id, op.status, compute.ok(), std::string(compute.message())});
+    finishes.push_back({op.id, op.status, compute.ok(),
+                        std::string(compute.message()), work.attempt});
   }
   const std::vector<absl::Status> commits =
       store_.FinishOperations(finishes, clock_.Now());
+  renewer.reset();
   int finished = 0;
   absl::Status first_error;
   for (size_t i = 0; i < finishes.size(); ++i) {
     const store::Store::Finish& finish = finishes[i];
     const domain::Operation& op = due[i].operation;
     if (absl::IsAborted(commits[i])) {
-      // Cancelled while the runtime worked: it is due again, as a rollback.
+      // Cancelled while the runtime worked (it is due again, as a
+      // rollback), or taken over by another replica after this one's lease
+      // ran out: the result is dropped.
       common::Log(
           common::LogLevel::kInfo,
           absl::StrCat("operation ", op.id, ": ", commits[i].message()));

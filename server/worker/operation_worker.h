@@ -1,6 +1,10 @@
-// Finishes accepted operations in the background. For each due operation it
-// calls the runtime (outside any transaction), then commits the result in one
-// transaction through Store::FinishOperation.
+// Finishes accepted operations in the background. It claims due operations
+// (Store::TakeDueOperations), calls the runtime for each (outside any
+// transaction) while a helper thread renews the claims' leases, then commits
+// each result in one transaction through Store::FinishOperations, fenced by
+// its claim: if another replica took the operation over meanwhile, the late
+// result changes nothing. An operation claimed more than max_attempts times
+// (the replicas that ran it stopped) ends failed without running again.
 //
 // Operations wait in the store, indexed by due time: the worker sleeps until
 // the earliest is due or Wake() is called, so pending operations cost nothing
@@ -35,6 +39,13 @@ struct WorkerOptions {
   // database (see Reconcile). For runtimes whose compute outlives the
   // process; the simulated one starts empty and must not.
   bool reconcile_on_start = false;
+  // How long a claim on an operation holds unless renewed; the worker renews
+  // its claims every third of it while it works. A replica that stops holds
+  // its operations this long before another takes them over.
+  absl::Duration lease = absl::Seconds(30);
+  // Claims an operation may have; the next one ends it failed ("gave up
+  // after N attempts") and rolls its service back as a failure does.
+  int max_attempts = 3;
 };
 
 class OperationWorker {

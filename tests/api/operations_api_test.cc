@@ -200,6 +200,49 @@ TEST_F(OperationsApiTest, WaitReturnsAsSoonAsTheWorkerCommits) {
   EXPECT_EQ(hub_.operation_subscriptions(), 0u);
 }
 
+TEST_F(OperationsApiTest, WaitReturnsWhenAnotherReplicaCommits) {
+  if (schema_ == nullptr) {
+    GTEST_SKIP() << "replicas share a PostgreSQL database: "
+                    "SM_TEST_BACKEND=postgres";
+  }
+  const std::string arn = CreateRunning("replicated-web");
+  const std::string id = StartPause(arn);
+  // Replica B: another store and worker on the same database; this server's
+  // worker never runs the pause.
+  store::PostgresOptions options;
+  options.url = schema_->url();
+  options.url_suffix = "us-east-1.test";
+  options.replica_id = "replica-b";
+  auto b = store::PostgresStore::Open(options, clock_, ids_);
+  ASSERT_TRUE(b.ok()) << b.status();
+  worker::OperationWorker b_worker(
+      **b, runtime_, clock_,
+      worker::WorkerOptions{.compute_time = absl::ZeroDuration()});
+
+  auto waited = std::async(std::launch::async, [&] {
+    v1::WaitOperationResponse response;
+    Outcome outcome = Wait(id, absl::Seconds(30), &response);
+    return std::make_pair(outcome, response);
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (hub_.operation_subscriptions() == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(hub_.operation_subscriptions(), 1u);
+  const absl::Time committed = absl::Now();
+  auto finished = b_worker.RunOnce();
+  ASSERT_TRUE(finished.ok()) << finished.status();
+  ASSERT_EQ(*finished, 1);
+
+  auto [outcome, response] = waited.get();
+  EXPECT_EQ(outcome.code, grpc::StatusCode::OK) << outcome.message;
+  EXPECT_TRUE(response.done());
+  EXPECT_EQ(response.operation().status(), v1::SUCCEEDED);
+  EXPECT_LT(absl::Now() - committed, absl::Seconds(5))
+      << "B's commit must reach this server's waiter (NOTIFY), not its "
+         "timeout";
+}
+
 TEST_F(OperationsApiTest, WaitReturnsTheCurrentStateWhenTheTimeoutRunsOut) {
   const std::string arn = CreateRunning("slow-web");
   const std::string id = StartPause(arn);

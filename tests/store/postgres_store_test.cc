@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,10 +17,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "domain/lifecycle.h"
 #include "pqxx/pqxx"
+#include "runtime/simulated_runtime.h"
 #include "store/migrator.h"
 #include "store/open_store.h"
 #include "store/sqlite_store.h"
@@ -29,12 +32,16 @@
 #include "tests/testing/postgres_schema.h"
 #include "tests/testing/sequential_ids.h"
 #include "tests/testing/status_matchers.h"
+#include "worker/operation_worker.h"
 
 namespace {
 
 using ::servicemanager::domain::ConfigUpdate;
+using ::servicemanager::domain::OperationStatus;
 using ::servicemanager::domain::OperationType;
 using ::servicemanager::domain::ServiceRef;
+using ::servicemanager::domain::ServiceStatus;
+using ::servicemanager::store::Change;
 using ::servicemanager::store::EmbeddedPostgresMigrations;
 using ::servicemanager::store::NewService;
 using ::servicemanager::store::PostgresOptions;
@@ -44,14 +51,19 @@ using ::servicemanager::store::SqliteOptions;
 using ::servicemanager::store::SqliteStore;
 using ::servicemanager::store::Store;
 using ::servicemanager::store::ValidateDatabaseUrl;
+using ::servicemanager::store::Work;
 using ::servicemanager::testing::FakeClock;
 using ::servicemanager::testing::IsOk;
 using ::servicemanager::testing::PostgresSchema;
 using ::servicemanager::testing::SequentialIds;
 using ::servicemanager::testing::StatusIs;
 using ::servicemanager::testing::TempDir;
+using ::servicemanager::worker::OperationWorker;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 constexpr char kAccount[] = "123456789012";
+constexpr absl::Duration kLease = absl::Seconds(30);
 
 NewService MakeService(const std::string& name) {
   NewService service;
@@ -64,6 +76,54 @@ NewService MakeService(const std::string& name) {
 ServiceRef Ref(const servicemanager::domain::Service& service) {
   return {service.account_id, service.name, service.id};
 }
+
+// Records the changes a store tells it of.
+class RecordingObserver final : public servicemanager::store::ChangeObserver {
+ public:
+  void OnCommit(const Change& change) override {
+    absl::MutexLock lock(&mu_);
+    changes_.push_back(change);
+  }
+
+  // Waits up to `timeout` for a change of operation `id` in `status`; the
+  // first such change, if any.
+  std::optional<Change> Await(const std::string& id, OperationStatus status,
+                              absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto find = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const Change* {
+      for (const Change& change : changes_) {
+        if (change.operation && change.operation->id == id &&
+            change.operation->status == status) {
+          return &change;
+        }
+      }
+      return nullptr;
+    };
+    auto found = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return find() != nullptr;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&found), timeout)) {
+      return std::nullopt;
+    }
+    return *find();
+  }
+
+  // The changes of operation `id` told so far.
+  std::vector<Change> Of(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    std::vector<Change> of;
+    for (const Change& change : changes_) {
+      if (change.operation && change.operation->id == id) {
+        of.push_back(change);
+      }
+    }
+    return of;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Change> changes_ ABSL_GUARDED_BY(mu_);
+};
 
 class PostgresStoreTest : public ::testing::Test {
  protected:
@@ -89,8 +149,11 @@ class PostgresStoreTest : public ::testing::Test {
     return options;
   }
 
-  std::unique_ptr<PostgresStore> OpenStore(int pool_size = 4) {
-    auto store = PostgresStore::Open(Options(pool_size), clock_, ids_);
+  std::unique_ptr<PostgresStore> OpenStore(
+      int pool_size = 4, const std::string& replica_id = "replica-a") {
+    PostgresOptions options = Options(pool_size);
+    options.replica_id = replica_id;
+    auto store = PostgresStore::Open(options, clock_, ids_);
     EXPECT_THAT(store.status(), IsOk());
     return store.ok() ? *std::move(store) : nullptr;
   }
@@ -107,13 +170,11 @@ class PostgresStoreTest : public ::testing::Test {
                                                 const std::string& name) {
     auto accepted = store.CreateService(MakeService(name), {});
     EXPECT_THAT(accepted.status(), IsOk());
-    auto due = store.TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 10);
+    auto due =
+        store.TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
     EXPECT_THAT(due.status(), IsOk());
     for (const auto& work : *due) {
-      EXPECT_THAT(
-          store.FinishOperation(work.operation.id, work.operation.status, true,
-                                "", clock_.Now()),
-          IsOk());
+      EXPECT_THAT(store.FinishOperation(work, true, "", clock_.Now()), IsOk());
     }
     return accepted->service;
   }
@@ -317,6 +378,252 @@ TEST_F(PostgresStoreTest, ConcurrentCreatesOfOneNameAcrossStores) {
                          absl::StrCat("service_name: a service named ", name,
                                       " already exists")));
   }
+}
+
+// --- Claims: two replicas never run one operation twice ------------------
+
+TEST_F(PostgresStoreTest, ClaimHoldsUntilItsLeaseRunsOutThenOnlyTheNewOneEnds) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto accepted = a->CreateService(MakeService("web"), {});
+  ASSERT_THAT(accepted, IsOk());
+  const ServiceRef ref = Ref(accepted->service);
+
+  auto by_a =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_a, IsOk());
+  ASSERT_THAT(*by_a, SizeIs(1));
+  EXPECT_EQ((*by_a)[0].attempt, 1);
+  EXPECT_THAT(
+      *b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10),
+      IsEmpty())
+      << "A holds the claim";
+  clock_.Advance(kLease - absl::Microseconds(1));
+  EXPECT_THAT(
+      *b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10),
+      IsEmpty())
+      << "A's lease has not run out";
+
+  // A stopped renewing (paused, partitioned): B takes the operation over.
+  clock_.Advance(absl::Microseconds(1));
+  auto by_b =
+      b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_b, IsOk());
+  ASSERT_THAT(*by_b, SizeIs(1));
+  EXPECT_EQ((*by_b)[0].operation.id, (*by_a)[0].operation.id);
+  EXPECT_EQ((*by_b)[0].attempt, 2);
+
+  // A's late finish changes nothing; B's commits.
+  EXPECT_THAT(a->FinishOperation((*by_a)[0], false, "late", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+  auto service = a->GetService(ref);
+  ASSERT_THAT(service, IsOk());
+  EXPECT_EQ(service->status, ServiceStatus::kOperationInProgress);
+  auto op = a->GetOperation({}, (*by_a)[0].operation.id);
+  ASSERT_THAT(op, IsOk());
+  EXPECT_EQ(op->status, OperationStatus::kInProgress);
+  EXPECT_THAT(op->error_message, IsEmpty());
+
+  ASSERT_THAT(b->FinishOperation((*by_b)[0], true, "", clock_.Now()), IsOk());
+  EXPECT_EQ(a->GetService(ref)->status, ServiceStatus::kRunning);
+  EXPECT_EQ(a->GetOperation({}, (*by_a)[0].operation.id)->status,
+            OperationStatus::kSucceeded);
+  // Even A's finish of attempt 1 after B's end is refused as a lost claim.
+  EXPECT_THAT(a->FinishOperation((*by_a)[0], true, "", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+}
+
+TEST_F(PostgresStoreTest, RenewedLeaseKeepsTheClaim) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_THAT(a->CreateService(MakeService("web"), {}), IsOk());
+  auto by_a =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_a, IsOk());
+  ASSERT_THAT(*by_a, SizeIs(1));
+  const std::string id = (*by_a)[0].operation.id;
+
+  // B renewing A's claim changes nothing.
+  ASSERT_THAT(b->RenewLeases({id}, clock_.Now() + absl::Hours(1)), IsOk());
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(kLease / 2);
+    ASSERT_THAT(a->RenewLeases({id}, clock_.Now() + kLease), IsOk());
+    EXPECT_THAT(
+        *b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10),
+        IsEmpty())
+        << "renewed at " << i;
+  }
+  ASSERT_THAT(a->FinishOperation((*by_a)[0], true, "", clock_.Now()), IsOk());
+  EXPECT_EQ(a->GetOperation({}, id)->status, OperationStatus::kSucceeded);
+}
+
+TEST_F(PostgresStoreTest, CancelReleasesTheClaimForTheRollback) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_THAT(a->CreateService(MakeService("web"), {}), IsOk());
+  auto by_a =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_a, IsOk());
+  ASSERT_THAT(*by_a, SizeIs(1));
+  ASSERT_THAT(b->CancelOperation({}, (*by_a)[0].operation.id, false), IsOk());
+
+  auto rollback =
+      b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(rollback, IsOk());
+  ASSERT_THAT(*rollback, SizeIs(1)) << "due at once, without waiting for A";
+  EXPECT_EQ((*rollback)[0].operation.status,
+            OperationStatus::kRollbackInProgress);
+  EXPECT_THAT(a->FinishOperation((*by_a)[0], true, "", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_THAT(b->FinishOperation((*rollback)[0], true, "", clock_.Now()),
+              IsOk());
+  EXPECT_EQ(a->GetOperation({}, (*by_a)[0].operation.id)->status,
+            OperationStatus::kRollbackSucceeded);
+}
+
+TEST_F(PostgresStoreTest, ConcurrentClaimsAcrossStoresAreDisjoint) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  constexpr int kServices = 60;
+  for (int i = 0; i < kServices; ++i) {
+    ASSERT_THAT(a->CreateService(MakeService(absl::StrCat("web-", i)), {}),
+                IsOk());
+  }
+  // Small batches, so that both claim while the other does.
+  std::vector<Work> claimed[2];
+  auto claim = [&](PostgresStore& store, std::vector<Work>& mine) {
+    while (true) {
+      auto due = store.TakeDueOperations(clock_.Now(), absl::ZeroDuration(),
+                                         kLease, 3);
+      ASSERT_THAT(due, IsOk());
+      if (due->empty()) return;
+      mine.insert(mine.end(), due->begin(), due->end());
+    }
+  };
+  std::thread first([&] { claim(*a, claimed[0]); });
+  std::thread second([&] { claim(*b, claimed[1]); });
+  first.join();
+  second.join();
+  std::set<std::string> ids;
+  for (const auto& mine : claimed) {
+    for (const Work& work : mine) {
+      EXPECT_EQ(work.attempt, 1);
+      EXPECT_TRUE(ids.insert(work.operation.id).second)
+          << work.operation.id << " was claimed twice";
+    }
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kServices));
+}
+
+TEST_F(PostgresStoreTest, OperationEndsFailedAfterMaxAttempts) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto accepted = a->CreateService(MakeService("web"), {});
+  ASSERT_THAT(accepted, IsOk());
+  // Replicas claim it and stop before they finish: twice.
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    auto due =
+        (attempt == 1 ? *a : *b)
+            .TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+    ASSERT_THAT(due, IsOk());
+    ASSERT_THAT(*due, SizeIs(1));
+    EXPECT_EQ((*due)[0].attempt, attempt);
+    clock_.Advance(kLease);
+  }
+  servicemanager::runtime::SimulatedRuntime runtime;
+  OperationWorker worker(*a, runtime, clock_,
+                         {.compute_time = absl::ZeroDuration(),
+                          .lease = kLease,
+                          .max_attempts = 2});
+  ASSERT_THAT(worker.RunOnce(), IsOk());
+
+  auto op = a->GetOperation({}, accepted->operation.id);
+  ASSERT_THAT(op, IsOk());
+  EXPECT_EQ(op->status, OperationStatus::kFailed);
+  EXPECT_EQ(op->error_message,
+            "gave up after 2 attempts: the replica running it stopped");
+  EXPECT_EQ(a->GetService(Ref(accepted->service))->status,
+            ServiceStatus::kCreateFailed)
+      << "rolled back as a failed create";
+  EXPECT_FALSE(runtime.List()->held.contains(accepted->service.id))
+      << "the attempt that gave up ran nothing";
+}
+
+TEST_F(PostgresStoreTest, OneReplicaAtATimeExpiresOperations) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  ASSERT_NE(a, nullptr);
+  auto accepted = a->CreateService(MakeService("web"), {});
+  ASSERT_THAT(accepted, IsOk());
+  clock_.Advance(absl::Hours(1));
+  {
+    // Another replica is expiring operations: it holds the lock.
+    const std::string lock = std::to_string(0x736d5f6578706972);
+    pqxx::connection other(schema_->url());
+    pqxx::nontransaction t(other);
+    t.exec("SELECT pg_advisory_lock(" + lock + ")");
+    auto expired = a->ExpireOperations(clock_.Now());
+    // Released before the check, not when the server ends the session
+    // (which it does some time after the connection closes).
+    t.exec("SELECT pg_advisory_unlock(" + lock + ")");
+    ASSERT_THAT(expired, IsOk());
+    EXPECT_EQ(*expired, 0);
+  }
+  auto expired = a->ExpireOperations(clock_.Now());
+  ASSERT_THAT(expired, IsOk());
+  EXPECT_EQ(*expired, 1);
+  EXPECT_EQ(a->GetOperation({}, accepted->operation.id)->status,
+            OperationStatus::kFailed);
+}
+
+// --- Cross-replica wake-up ---------------------------------------------------
+
+TEST_F(PostgresStoreTest, AnotherReplicasChangeReachesTheObserverAtOnce) {
+  RecordingObserver observer;
+  PostgresOptions options = Options();
+  options.replica_id = "replica-a";
+  auto a = PostgresStore::Open(options, clock_, ids_, &observer);
+  ASSERT_THAT(a, IsOk());
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(b, nullptr);
+
+  auto mine = (*a)->CreateService(MakeService("mine"), {});
+  ASSERT_THAT(mine, IsOk());
+  auto theirs = b->CreateService(MakeService("theirs"), {});
+  ASSERT_THAT(theirs, IsOk());
+  auto due =
+      b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_THAT(*due, SizeIs(2));
+  for (const Work& work : *due) {
+    if (work.operation.id == theirs->operation.id) {
+      ASSERT_THAT(b->FinishOperation(work, true, "", clock_.Now()), IsOk());
+    }
+  }
+
+  // Well within the worker's and WaitOperation's timeouts: told by NOTIFY.
+  std::optional<Change> ended = observer.Await(
+      theirs->operation.id, OperationStatus::kSucceeded, absl::Seconds(5));
+  ASSERT_TRUE(ended.has_value()) << "B's finish never reached A's observer";
+  EXPECT_TRUE(ended->remote);
+  ASSERT_TRUE(ended->service.has_value());
+  EXPECT_EQ(ended->service->id, theirs->service.id);
+  EXPECT_EQ(ended->service->status, ServiceStatus::kRunning);
+
+  // A's own change was told once, at its commit, not again as remote
+  // (B's later notifications have arrived, so A's own would have too).
+  std::vector<Change> own = observer.Of(mine->operation.id);
+  ASSERT_THAT(own, SizeIs(1));
+  EXPECT_FALSE(own[0].remote);
 }
 
 TEST(DatabaseUrlTest, OnlyPostgresUrlsOrNoneAreAccepted) {

@@ -58,6 +58,7 @@ using ::testing::Not;
 using ::testing::SizeIs;
 
 constexpr absl::Duration kCompute = absl::Milliseconds(200);
+constexpr absl::Duration kLease = absl::Seconds(30);
 constexpr char kImage[] = "public.ecr.aws/nginx/nginx:1.27";
 constexpr char kAccount[] = "123456789012";
 constexpr char kOtherAccount[] = "210987654321";
@@ -113,16 +114,15 @@ class SqliteStoreTest : public ::testing::Test {
   // Ends every open operation, as the worker would once its compute ran.
   // Returns how many ended.
   int FinishAll(bool succeeded) {
-    auto due =
-        store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 100000);
+    auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(),
+                                         kLease, 100000);
     EXPECT_THAT(due, IsOk());
     if (!due.ok()) return 0;
     for (const Work& work : *due) {
-      EXPECT_THAT(
-          store_->FinishOperation(
-              work.operation.id, OperationStatus::kInProgress, succeeded,
-              succeeded ? "" : "injected failure", clock_.Now()),
-          IsOk());
+      EXPECT_THAT(store_->FinishOperation(work, succeeded,
+                                          succeeded ? "" : "injected failure",
+                                          clock_.Now()),
+                  IsOk());
     }
     return static_cast<int>(due->size());
   }
@@ -415,15 +415,14 @@ TEST_F(SqliteStoreTest, UpdateWithANewImageRecordsANewVersion) {
   update.source = service.config->source;
   update.source->image_identifier = "public.ecr.aws/nginx/nginx:2";
   StartOk(service, OperationType::kUpdateService, update);
-  auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 10);
+  auto due =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(1));
   ASSERT_TRUE((*due)[0].image.has_value());
   EXPECT_EQ((*due)[0].image->version, 2);
   EXPECT_EQ((*due)[0].image->image_identifier, "public.ecr.aws/nginx/nginx:2");
-  ASSERT_THAT(store_->FinishOperation((*due)[0].operation.id,
-                                      OperationStatus::kInProgress, true, "",
-                                      clock_.Now()),
+  ASSERT_THAT(store_->FinishOperation((*due)[0], true, "", clock_.Now()),
               IsOk());
   Service after = Get(service);
   ASSERT_TRUE(after.deployed_image.has_value());
@@ -449,7 +448,8 @@ TEST_F(SqliteStoreTest, FailedImageUpdateRollsBackTheImageToo) {
 
   // So a deployment afterwards deploys the configured image.
   StartOk(service, OperationType::kStartDeployment);
-  auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 64);
+  auto due =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 64);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(1));
   ASSERT_TRUE((*due)[0].config.has_value());
@@ -681,7 +681,7 @@ TEST_F(SqliteStoreTest, TakeDueClaimsThenReturnsWorkAfterComputeTime) {
   const absl::Time t0 = clock_.Now();
   Service service = Create("my-web");
 
-  auto first = store_->TakeDueOperations(t0, kCompute, 64);
+  auto first = store_->TakeDueOperations(t0, kCompute, kLease, 64);
   ASSERT_THAT(first, IsOk());
   EXPECT_THAT(*first, IsEmpty()) << "the compute time has not passed";
   std::vector<Operation> ops = AllOperations(service);
@@ -690,12 +690,12 @@ TEST_F(SqliteStoreTest, TakeDueClaimsThenReturnsWorkAfterComputeTime) {
   EXPECT_EQ(Get(service).status, ServiceStatus::kOperationInProgress);
 
   clock_.Advance(kCompute - absl::Milliseconds(1));
-  auto early = store_->TakeDueOperations(clock_.Now(), kCompute, 64);
+  auto early = store_->TakeDueOperations(clock_.Now(), kCompute, kLease, 64);
   ASSERT_THAT(early, IsOk());
   EXPECT_THAT(*early, IsEmpty());
 
   clock_.Advance(absl::Milliseconds(1));
-  auto due = store_->TakeDueOperations(clock_.Now(), kCompute, 64);
+  auto due = store_->TakeDueOperations(clock_.Now(), kCompute, kLease, 64);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(1));
   const Work& work = (*due)[0];
@@ -713,14 +713,13 @@ TEST_F(SqliteStoreTest, WorkCarriesWhatEachOperationDeploys) {
 
   // Pause deploys nothing.
   StartOk(service, OperationType::kPauseService);
-  auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 64);
+  auto due =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 64);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(1));
   EXPECT_FALSE((*due)[0].config.has_value());
   EXPECT_FALSE((*due)[0].image.has_value());
-  ASSERT_THAT(store_->FinishOperation((*due)[0].operation.id,
-                                      OperationStatus::kInProgress, true, "",
-                                      clock_.Now()),
+  ASSERT_THAT(store_->FinishOperation((*due)[0], true, "", clock_.Now()),
               IsOk());
 
   // A version recorded while paused is not what resume deploys.
@@ -730,20 +729,20 @@ TEST_F(SqliteStoreTest, WorkCarriesWhatEachOperationDeploys) {
   EXPECT_FALSE(recorded->deployment.has_value());
   EXPECT_EQ(recorded->service.status, ServiceStatus::kPaused);
   StartOk(service, OperationType::kResumeService);
-  due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 64);
+  due =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 64);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(1));
   EXPECT_EQ((*due)[0].config, service.config);
   ASSERT_TRUE((*due)[0].image.has_value());
   EXPECT_EQ((*due)[0].image->version, 1);
-  ASSERT_THAT(store_->FinishOperation((*due)[0].operation.id,
-                                      OperationStatus::kInProgress, true, "",
-                                      clock_.Now()),
+  ASSERT_THAT(store_->FinishOperation((*due)[0], true, "", clock_.Now()),
               IsOk());
 
   // A deployment deploys the newest version.
   StartOk(service, OperationType::kStartDeployment);
-  due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 64);
+  due =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 64);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(1));
   EXPECT_EQ((*due)[0].config, service.config);
@@ -759,18 +758,17 @@ TEST_F(SqliteStoreTest, TakeDueRespectsTheLimitOldestFirst) {
   clock_.Advance(absl::Milliseconds(1));
   Service c = Create("service-c");
 
-  auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 2);
+  auto due =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 2);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(2));
   EXPECT_EQ((*due)[0].operation.service_id, a.id);
   EXPECT_EQ((*due)[1].operation.service_id, b.id);
   for (const Work& work : *due) {
-    ASSERT_THAT(
-        store_->FinishOperation(work.operation.id, OperationStatus::kInProgress,
-                                true, "", clock_.Now()),
-        IsOk());
+    ASSERT_THAT(store_->FinishOperation(work, true, "", clock_.Now()), IsOk());
   }
-  due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 2);
+  due =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 2);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(1));
   EXPECT_EQ((*due)[0].operation.service_id, c.id);
@@ -778,14 +776,13 @@ TEST_F(SqliteStoreTest, TakeDueRespectsTheLimitOldestFirst) {
 
 TEST_F(SqliteStoreTest, FinishOperationEndsItOnce) {
   Service service = Create("my-web");
-  auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 64);
+  auto due =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 64);
   ASSERT_THAT(due, IsOk());
   ASSERT_THAT(*due, SizeIs(1));
-  const std::string id = (*due)[0].operation.id;
+  const Work work = (*due)[0];
   clock_.Advance(absl::Seconds(3));
-  ASSERT_THAT(store_->FinishOperation(id, OperationStatus::kInProgress, true,
-                                      "", clock_.Now()),
-              IsOk());
+  ASSERT_THAT(store_->FinishOperation(work, true, "", clock_.Now()), IsOk());
 
   Service running = Get(service);
   EXPECT_EQ(running.status, ServiceStatus::kRunning);
@@ -796,15 +793,14 @@ TEST_F(SqliteStoreTest, FinishOperationEndsItOnce) {
   EXPECT_EQ(op.status, OperationStatus::kSucceeded);
   EXPECT_EQ(op.ended_at, clock_.Now());
 
-  EXPECT_THAT(store_->FinishOperation(id, OperationStatus::kInProgress, false,
-                                      "late", clock_.Now()),
+  EXPECT_THAT(store_->FinishOperation(work, false, "late", clock_.Now()),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(Get(service).status, ServiceStatus::kRunning)
       << "a second finish changes nothing";
   EXPECT_EQ(AllOperations(service)[0].status, OperationStatus::kSucceeded);
-  EXPECT_THAT(store_->FinishOperation("00000000-0000-4000-8000-0000000000ff",
-                                      OperationStatus::kInProgress, true, "",
-                                      clock_.Now()),
+  Work unknown = work;
+  unknown.operation.id = "00000000-0000-4000-8000-0000000000ff";
+  EXPECT_THAT(store_->FinishOperation(unknown, true, "", clock_.Now()),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -828,7 +824,7 @@ TEST_F(SqliteStoreTest, NextDueTimeFollowsTheEarliestOpenOperation) {
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(*next, t0) << "a new operation is due at once";
 
-  ASSERT_THAT(store_->TakeDueOperations(t0, kCompute, 64), IsOk());
+  ASSERT_THAT(store_->TakeDueOperations(t0, kCompute, kLease, 64), IsOk());
   next = store_->NextDueTime();
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(*next, t0 + kCompute);
@@ -982,19 +978,20 @@ TEST_F(SqliteStoreTest, FinishesOfABatchShareOneCommitAndFailAlone) {
   for (int i = 0; i < 3; ++i) {
     services.push_back(Create(absl::StrCat("batched-", i)));
   }
-  auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), 100);
+  auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(),
+                                       kLease, 100);
   ASSERT_THAT(due, IsOk());
   ASSERT_EQ(due->size(), 3u);
 
   const int64_t commits_before = store_->commits();
   std::vector<servicemanager::store::Store::Finish> finishes = {
-      {(*due)[0].operation.id, OperationStatus::kInProgress, true, ""},
+      {(*due)[0].operation.id, OperationStatus::kInProgress, true, "", 1},
       {"00000000-0000-4000-8000-0000000fffff", OperationStatus::kInProgress,
-       true, ""},
-      {(*due)[1].operation.id, OperationStatus::kInProgress, false, "no"},
+       true, "", 1},
+      {(*due)[1].operation.id, OperationStatus::kInProgress, false, "no", 1},
       // Ended by the first: refused, and nothing of it is written.
-      {(*due)[0].operation.id, OperationStatus::kInProgress, false, "again"},
-      {(*due)[2].operation.id, OperationStatus::kInProgress, true, ""},
+      {(*due)[0].operation.id, OperationStatus::kInProgress, false, "again", 1},
+      {(*due)[2].operation.id, OperationStatus::kInProgress, true, "", 1},
   };
   std::vector<absl::Status> statuses =
       store_->FinishOperations(finishes, clock_.Now());

@@ -18,6 +18,8 @@
 
 namespace {
 
+constexpr absl::Duration kLease = absl::Seconds(30);
+
 using ::servicemanager::store::NewService;
 using ::servicemanager::store::SqliteOptions;
 using ::servicemanager::store::SqliteStore;
@@ -51,14 +53,11 @@ class StoreStatsTest : public ::testing::Test {
 
   // Ends the open operations that are due, oldest first, at most `limit`.
   void Finish(int limit) {
-    auto due =
-        store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), limit);
+    auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(),
+                                         kLease, limit);
     ASSERT_THAT(due, IsOk());
     for (const Work& work : *due) {
-      ASSERT_THAT(store_->FinishOperation(
-                      work.operation.id,
-                      servicemanager::domain::OperationStatus::kInProgress,
-                      true, "", clock_.Now()),
+      ASSERT_THAT(store_->FinishOperation(work, true, "", clock_.Now()),
                   IsOk());
     }
   }

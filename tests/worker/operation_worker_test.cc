@@ -501,6 +501,68 @@ TEST_F(OperationWorkerTest, ThousandsOfPendingOperationsAllFinish) {
   EXPECT_FALSE(next->has_value());
 }
 
+// --- Claims -----------------------------------------------------------------
+
+TEST_F(OperationWorkerTest, ClaimOfAStoppedRunIsTakenOverWhenItsLeaseRunsOut) {
+  const absl::Duration lease = WorkerOptions{}.lease;
+  Service service = Create("my-web");
+  // A run that claimed the create and then hung (never finished, never
+  // renewed).
+  auto stale =
+      store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), lease, 64);
+  ASSERT_THAT(stale, IsOk());
+  ASSERT_THAT(*stale, SizeIs(1));
+
+  EXPECT_EQ(RunOnce(), 0) << "the claim holds";
+  clock_.Advance(lease - absl::Milliseconds(1));
+  EXPECT_EQ(RunOnce(), 0) << "the claim still holds";
+  EXPECT_FALSE(Instance(service).has_value());
+
+  clock_.Advance(absl::Milliseconds(1));
+  EXPECT_EQ(RunOnce(), 1) << "taken over";
+  EXPECT_EQ(Get(service).status, ServiceStatus::kRunning);
+  EXPECT_THAT(store_->FinishOperation((*stale)[0], false, "late", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_EQ(Get(service).status, ServiceStatus::kRunning);
+  EXPECT_EQ(Latest(service).status, OperationStatus::kSucceeded);
+}
+
+TEST_F(OperationWorkerTest, RestartReleasesTheClaimsOfTheStoppedProcess) {
+  Service service = Create("my-web");
+  ASSERT_THAT(store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(),
+                                        absl::Hours(1), 64),
+              IsOk());
+  // SQLite has one process: a restart holds no claim.
+  ASSERT_THAT(store_->RecoverOperations(clock_.Now() + kCompute), IsOk());
+  EXPECT_EQ(RunOnce(), 1) << "due at once";
+  EXPECT_EQ(Get(service).status, ServiceStatus::kRunning);
+}
+
+TEST_F(OperationWorkerTest, OperationEndsFailedAfterMaxAttempts) {
+  WorkerOptions options;
+  options.compute_time = kCompute;
+  options.max_attempts = 2;
+  worker_ =
+      std::make_unique<OperationWorker>(*store_, runtime_, clock_, options);
+  Service service = Create("my-web");
+  // Two runs claim it and stop before they finish.
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    auto due = store_->TakeDueOperations(clock_.Now(), absl::ZeroDuration(),
+                                         options.lease, 64);
+    ASSERT_THAT(due, IsOk());
+    ASSERT_THAT(*due, SizeIs(1));
+    EXPECT_EQ((*due)[0].attempt, attempt);
+    clock_.Advance(options.lease);
+  }
+  EXPECT_EQ(RunOnce(), 1);
+  Operation op = Latest(service);
+  EXPECT_EQ(op.status, OperationStatus::kFailed);
+  EXPECT_EQ(op.error_message,
+            "gave up after 2 attempts: the replica running it stopped");
+  EXPECT_EQ(Get(service).status, ServiceStatus::kCreateFailed);
+  EXPECT_FALSE(Instance(service).has_value()) << "nothing ran";
+}
+
 }  // namespace
 
 TEST_F(OperationWorkerTest, ReconcileMakesTheRuntimeAgreeWithTheDatabase) {
