@@ -983,6 +983,9 @@ absl::StatusOr<Page<Service>> PostgresStore::ListServices(
     absl::string_view page_token, std::optional<absl::Time> deleted_since) {
   // Tokens of the listings differ (with or without deleted services, of
   // which accounts), so one is not used for another.
+  // Keyset paging on pk: a row's pk is taken at its INSERT and the row is
+  // seen at its COMMIT, so a row another transaction commits late, behind a
+  // page already read, is missed by this listing (README, "Pagination").
   const std::string kind =
       absl::StrCat(deleted_since ? "S" : "s", scope.account_id.value_or("*"));
   int64_t after = 0;
