@@ -122,6 +122,26 @@ TEST_F(ApiTest, PageTokensAreAtMost1024Characters) {
   EXPECT_EQ(ops.code, grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(ops.message, StartsWith("next_token: "));
   EXPECT_THAT(ops.message, HasSubstr("1024"));
+
+  v1::ListConnectionsRequest connections;
+  connections.set_next_token(long_token);
+  v1::ListConnectionsResponse connections_response;
+  Outcome listed_connections = Call(&v1::ServiceManager::Stub::ListConnections,
+                                    connections, &connections_response);
+  EXPECT_EQ(listed_connections.code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(listed_connections.message, StartsWith("next_token: "));
+  EXPECT_THAT(listed_connections.message, HasSubstr("1024"));
+
+  v1::DescribeCustomDomainsRequest domains;
+  domains.set_service_arn(arn);
+  domains.set_next_token(long_token);
+  v1::DescribeCustomDomainsResponse domains_response;
+  Outcome described_domains =
+      Call(&v1::ServiceManager::Stub::DescribeCustomDomains, domains,
+           &domains_response);
+  EXPECT_EQ(described_domains.code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(described_domains.message, StartsWith("next_token: "));
+  EXPECT_THAT(described_domains.message, HasSubstr("1024"));
 }
 
 TEST_F(ApiTest, AWaitTimeoutWithNanosOverASecondIsInvalid) {
