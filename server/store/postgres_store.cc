@@ -79,7 +79,7 @@ class PostgresStore::Lease {
 
 namespace {
 
-// What a sm_ops notification says: "REPLICA SERVICE_ID" for a change of a
+// What a notification says: "REPLICA SERVICE_ID" for a change of a
 // service alone, "REPLICA SERVICE_ID OPERATION_ID STATUS" for a change of an
 // operation (and its service). Enough for a listener to decide, without
 // reading, whether anyone waits on it and whether its worker has work.
@@ -120,12 +120,21 @@ std::optional<Notification> ParseNotification(absl::string_view payload) {
 
 }  // namespace
 
-// Receives sm_ops notifications on a LISTEN connection.
+// The notification channel of the schema `schema`: "sm_ops.SCHEMA", cut to
+// PostgreSQL's 63 bytes. Channels are per database, not per schema, so
+// deployments in two schemas of one database do not hear each other.
+std::string ChannelOf(absl::string_view schema) {
+  constexpr size_t kMaxIdentifierBytes = 63;
+  return std::string(
+      absl::StrCat("sm_ops.", schema).substr(0, kMaxIdentifierBytes));
+}
+
+// Receives the schema's notifications on a LISTEN connection.
 class SmOpsReceiver final : public pqxx::notification_receiver {
  public:
-  SmOpsReceiver(pqxx::connection_base& c,
+  SmOpsReceiver(pqxx::connection_base& c, const std::string& channel,
                 std::function<void(const std::string&)> on_payload)
-      : pqxx::notification_receiver(c, "sm_ops"),
+      : pqxx::notification_receiver(c, channel),
         on_payload_(std::move(on_payload)) {}
   void operator()(const std::string& payload, int) override {
     on_payload_(payload);
@@ -644,6 +653,9 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
   try {
     RETURN_IF_ERROR(
         MigratePostgres(*lease, EmbeddedPostgresMigrations(), clock.Now()));
+    pqxx::nontransaction t(*lease);
+    store->channel_ =
+        ChannelOf(t.exec("SELECT current_schema()").at(0)[0].as<std::string>());
   } catch (const pqxx::sql_error& e) {
     if (!(*lease).is_open()) lease.Drop();
     return FromPqxx("migrate", e, e.sqlstate());
@@ -671,7 +683,7 @@ std::unique_ptr<PostgresStore::ListenSession> PostgresStore::StartListening() {
     auto session = std::make_unique<ListenSession>();
     session->connection = std::make_unique<pqxx::connection>(options_.url);
     session->receiver = std::make_unique<SmOpsReceiver>(
-        *session->connection,
+        *session->connection, channel_,
         [this](const std::string& payload) { PublishRemote(payload); });
     return session;
   } catch (const std::exception& e) {
@@ -845,7 +857,7 @@ absl::Status PostgresStore::Run(absl::string_view what, bool write,
       }
       // Other replicas' listeners hear of it once it commits.
       for (const Change& change : tx.changes) {
-        t->exec_params("SELECT pg_notify('sm_ops', $1)",
+        t->exec_params("SELECT pg_notify($1, $2)", channel_,
                        NotificationPayload(options_.replica_id, change));
       }
       if (observer_ == nullptr || tx.changes.empty()) {

@@ -9,8 +9,9 @@
 // from the start, so its checks see the winner and answer as SQLite would.
 // A connection that breaks is dropped, never reused: the call answers
 // UNAVAILABLE and the next one opens a new connection.
-// Every transaction that changes an operation or a service notifies channel
-// sm_ops as it commits ("REPLICA SERVICE_ID [OPERATION_ID STATUS]").
+// Every transaction that changes an operation or a service notifies the
+// channel of its schema ("sm_ops.SCHEMA") as it commits ("REPLICA SERVICE_ID
+// [OPERATION_ID STATUS]").
 // With an observer, the store keeps one LISTEN connection. Another replica's
 // change of an operation that has not ended tells the observer there may be
 // work (OnRemoteWork: the worker wakes); a change that someone here waits on
@@ -197,6 +198,8 @@ class PostgresStore final : public Store {
   // (the service row lock orders the transactions themselves).
   std::array<absl::Mutex, 64> commit_stripes_;
 
+  // The notification channel of the store's schema, set by Open.
+  std::string channel_;
   mutable absl::Mutex listener_mu_;
   bool listener_stopping_ ABSL_GUARDED_BY(listener_mu_) = false;
   std::thread listener_;

@@ -316,6 +316,37 @@ TEST_F(PostgresStoreTest, BrokenConnectionIsReplaced) {
               IsOk());
 }
 
+// Two deployments in two schemas of one database: notifications are per
+// database, but each hears only its own schema's.
+TEST_F(PostgresStoreTest, AnotherSchemasChangesAreNotHeard) {
+  RecordingObserver observer;
+  PostgresOptions options = Options();
+  options.replica_id = "replica-a";
+  auto a = PostgresStore::Open(options, clock_, ids_, &observer);
+  ASSERT_THAT(a, IsOk());
+  auto other_schema =
+      PostgresSchema::Create(*servicemanager::testing::TestPostgresUrl());
+  ASSERT_TRUE(other_schema.ok()) << other_schema.status();
+  PostgresOptions other_options = Options();
+  other_options.url = (*other_schema)->url();
+  other_options.replica_id = "replica-b";
+  auto other = PostgresStore::Open(other_options, clock_, ids_);
+  ASSERT_THAT(other, IsOk());
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(b, nullptr);
+
+  auto elsewhere = (*other)->CreateService(MakeService("elsewhere"), {});
+  ASSERT_THAT(elsewhere, IsOk());
+  // A's own schema's next change arrives after the other schema's would.
+  auto here = b->CreateService(MakeService("here"), {});
+  ASSERT_THAT(here, IsOk());
+  ASSERT_TRUE(observer.AwaitAsked(here->operation.id, absl::Seconds(5)));
+
+  EXPECT_EQ(observer.remote_work(), 1)
+      << "another schema's new operation woke this replica's worker";
+  EXPECT_THAT(observer.Of(elsewhere->operation.id), ::testing::IsEmpty());
+}
+
 // Needs no PostgreSQL server, so it runs (and does not skip) without one.
 TEST(PostgresStoreOpenTest, UnreachableDatabaseIsUnavailable) {
   FakeClock clock;
