@@ -372,9 +372,8 @@ int main(int argc, char** argv) {
     }
   }
   Load load(options, fixture);
-  // Whatever listing the fixture needed is over: the timed load starts. Its
-  // CPU time goes to stderr, for scripts that account for where it went.
-  std::cerr << "running " << options.scenario << "\n";
+  // The timed load's CPU time goes to stderr, for scripts that account for
+  // where the time went.
   const double cpu_before = CpuSeconds();
   load.Run();
   std::cerr << "load_cpu_s " << CpuSeconds() - cpu_before << "\n";

@@ -2,8 +2,9 @@
 # The replica benchmark of issue 9: PauseService accepts, and pauses finished
 # end to end (accept to end, --worker-delay-ms 0), with 1 and with 3 replicas
 # of servicemanager on one private PostgreSQL, beside one server on SQLite.
-# Builds Release, seeds once through the API (sm_bench_load --scenario
-# create), then in interleaved rounds runs the same pause load against a fresh
+# Builds Release, seeds once (PostgreSQL through the API, with sm_bench_load
+# --scenario create and one server; SQLite with sm_bench_seed, as bench/run.sh
+# does), then in interleaved rounds runs the same pause load against a fresh
 # copy of the seed in each configuration, stops the servers (SIGTERM) and
 # counts the operations in the database. Prints one `run` line per run, one
 # `figure` line per configuration (medians of the rounds), and:
@@ -16,7 +17,8 @@
 #                     [--sqlite-services N]
 # --services RUNNING services are seeded on PostgreSQL, --sqlite-services on
 # SQLite, which accepts several times faster; each is enough for the pause
-# load of the default --seconds on this machine (a run that runs out says so).
+# load of the default --seconds on a 2-core machine (a run that runs out says
+# so).
 # PostgreSQL runs with fsync=off (tests/testing/private-postgres): the figures
 # are the cost of coordinating replicas, not of durable commits.
 set -euo pipefail
@@ -25,7 +27,7 @@ cd "$(dirname "$0")/.."
 rounds=3
 seconds=10
 services=8000
-sqlite_services=40000
+sqlite_services=60000
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
@@ -106,12 +108,12 @@ stop_servers() {
 wait_running() {
   local want="$1"; shift
   local count=0
-  for _ in $(seq 1 1200); do
+  for _ in $(seq 1 600); do
     count=$("$@")
     if [ "$count" -ge "$want" ]; then return; fi
-    sleep 0.1
+    sleep 0.5
   done
-  echo "only $count of $want services RUNNING after 120 s" >&2
+  echo "only $count of $want services RUNNING after 300 s" >&2
   exit 1
 }
 # create_services TARGET N: creates services bench-0 to bench-N-1.
@@ -119,12 +121,9 @@ create_services() {
   "$load_bin" --target "$1" --scenario create --max-services "$2" \
     --duration-seconds 3600 2>>"$work/load.err"
 }
-sqlite_running() {
-  sqlite3 "$1/servicemanager.db" "SELECT COUNT(*) FROM services WHERE status = 'RUNNING'"
-}
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r), $(psql --version | head -n 1)"
-echo "seeding $services services on PostgreSQL, $sqlite_services on SQLite, through the API..."
+echo "seeding $services services on PostgreSQL through the API, $sqlite_services on SQLite..."
 t0=$(date +%s)
 sql postgres "CREATE DATABASE bench_seed"
 start_server "$work/seed-pg.log" --database-url "$(db_url bench_seed)" \
@@ -133,32 +132,37 @@ echo "seed postgres $(create_services "127.0.0.1:$port" "$services")"
 wait_running "$services" sql bench_seed "SELECT COUNT(*) FROM services WHERE status = 'RUNNING'"
 stop_servers "$server_pid"
 sqlite_seed="$work/seed-sqlite"
-start_server "$work/seed-sqlite.log" --data-dir "$sqlite_seed" --worker-delay-ms 0
-echo "seed sqlite $(create_services "127.0.0.1:$port" "$sqlite_services")"
-wait_running "$sqlite_services" sqlite_running "$sqlite_seed"
-stop_servers "$server_pid"
+mkdir -p "$sqlite_seed"
+"$build/bench/sm_bench_seed" --db "$sqlite_seed/servicemanager.db" \
+  --services "$sqlite_services" --operations-per-service 1 >&2
 echo "seeded in $(( $(date +%s) - t0 )) s"
 
-clk_tck=$(getconf CLK_TCK)
-# cpu_ticks PID...: "pid ticks" (user + system) of each live process, in one
-# process: forks are slow while the load runs. The command names of
-# servicemanager and postgres have no spaces, so the fields are in place.
-cpu_ticks() {
-  if [ $# -eq 0 ]; then return; fi
-  local files=()
+# snapshot FILE PID...: the machine's busy ticks (every process of every
+# session) as "machine TICKS", then "PID TICKS" (user + system) of each live
+# process, read by one process: forks are slow while the load runs. The
+# command names of servicemanager and postgres have no spaces, so the fields
+# are in place.
+snapshot() {
+  local file="$1"; shift
+  local stats=()
   local pid
-  for pid in "$@"; do files+=("/proc/$pid/stat"); done
-  awk '{ print $1, $14 + $15 }' "${files[@]}" 2>/dev/null || true
+  for pid in "$@"; do stats+=("/proc/$pid/stat"); done
+  awk 'FILENAME == "/proc/stat" { if ($1 == "cpu") print "machine", $2 + $3 + $4 + $7 + $8; next }
+    { print $1, $14 + $15 }' /proc/stat "${stats[@]}" 2>/dev/null > "$file" || true
 }
+# postgres_pids: the postmaster and its children (backends and helpers).
 postgres_pids() { echo "$postmaster"; pgrep -P "$postmaster" || true; }
-# cpu_seconds BEFORE AFTER: the CPU seconds the processes in AFTER used since
-# BEFORE (a process missing from BEFORE started in between).
+# cpu_seconds BEFORE AFTER KEY...: the CPU seconds KEYs (process ids, or
+# "machine") used from snapshot BEFORE to AFTER; a process missing from BEFORE
+# started in between.
 cpu_seconds() {
-  awk -v tck="$clk_tck" 'NR == FNR { before[$1] = $2; next }
-    { total += $2 - before[$1] } END { printf "%.2f", total / tck }' "$1" "$2"
+  local before="$1" after="$2"; shift 2
+  awk -v tck="$(getconf CLK_TCK)" -v keys="$*" '
+    BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) want[k[i]] = 1 }
+    NR == FNR { before[$1] = $2; next }
+    $1 in want { total += $2 - before[$1] }
+    END { printf "%.2f", total / tck }' "$before" "$after"
 }
-# busy_ticks: the machine's non-idle ticks, every process of every session.
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 # pg_counters DB: "commits wal_bytes" of the run's database and the server.
 pg_counters() {
@@ -188,42 +192,37 @@ run_sql() {
   fi
 }
 
-# measure NAME ROUND WHERE TARGETS SERVER-PID...: runs the pause load on
-# TARGETS, the servers of WHERE (see run_sql), stops them, counts and records
-# the run.
+# measure NAME ROUND WHERE SERVICES TARGETS SERVER-PID...: runs the pause load
+# on TARGETS, the servers of WHERE (see run_sql), stops them, counts and
+# records the run. SERVICES: --seeded=N or --max-services=N, what the load
+# pauses.
 measure() {
-  local name="$1" round="$2" where="$3" targets="$4"; shift 4
+  local name="$1" round="$2" where="$3" services_flag="$4" targets="$5"
+  shift 5
   local err="$work/$name-$round.err" out="$work/$name-$round.out"
   local pg=false
   if [ "$name" != sqlite ]; then pg=true; fi
   local commits0=0 wal0=0
   if $pg; then read -r commits0 wal0 <<<"$(pg_counters "$where")"; fi
-  # Six connections for every configuration: two to each of three replicas.
-  "$load_bin" --target "$targets" --scenario pause --channels 6 \
-    --max-services "$(( services > sqlite_services ? services : sqlite_services ))" \
-    --duration-seconds "$seconds" >"$out" 2>"$err" &
-  local load_pid=$!
-  for _ in $(seq 1 12000); do
-    if grep -q "^running" "$err" || ! kill -0 "$load_pid" 2>/dev/null; then break; fi
-    sleep 0.01
-  done
-  # The window starts here, after the load listed the services, and ends
-  # when it exits: CPU time of the servers, of PostgreSQL and of the whole
-  # machine (other sessions' work included) in it.
+  # CPU time from the load's start to its end: of the servers, of
+  # PostgreSQL (its backends that started in between included) and of the
+  # whole machine. The load's own listing of the services is in the window.
   local pg_procs=()
   if $pg; then mapfile -t pg_procs < <(postgres_pids); fi
+  snapshot "$work/before" "$@" "${pg_procs[@]}"
   local t0; t0=$(date +%s%N)
-  cpu_ticks "$@" > "$work/servers0"
-  cpu_ticks "${pg_procs[@]}" > "$work/postgres0"
-  local busy0; busy0=$(busy_ticks)
-  wait "$load_pid"
-  local busy1; busy1=$(busy_ticks)
-  cpu_ticks "$@" > "$work/servers1"
+  # Six connections for every configuration: two to each of three replicas.
+  "$load_bin" --target "$targets" --scenario pause --channels 6 \
+    "$services_flag" --duration-seconds "$seconds" >"$out" 2>"$err"
   if $pg; then mapfile -t pg_procs < <(postgres_pids); fi
-  cpu_ticks "${pg_procs[@]}" > "$work/postgres1"
+  snapshot "$work/after" "$@" "${pg_procs[@]}"
   local elapsed_s; elapsed_s=$(awk -v ns="$(( $(date +%s%N) - t0 ))" 'BEGIN { printf "%.2f", ns / 1e9 }')
-  local server_cpu; server_cpu=$(cpu_seconds "$work/servers0" "$work/servers1")
-  local postgres_cpu; postgres_cpu=$(cpu_seconds "$work/postgres0" "$work/postgres1")
+  local server_cpu; server_cpu=$(cpu_seconds "$work/before" "$work/after" "$@")
+  local postgres_cpu=0
+  if $pg; then
+    postgres_cpu=$(cpu_seconds "$work/before" "$work/after" "${pg_procs[@]}")
+  fi
+  local busy; busy=$(cpu_seconds "$work/before" "$work/after" machine)
   local load_cpu
   load_cpu=$(awk '$1 == "load_cpu_s" { printf "%.2f", $2 }' "$err")
   stop_servers "$@"
@@ -255,7 +254,7 @@ measure() {
   record+=" errors=$(echo "$line" | grep -o 'errors=[0-9]*' | cut -d= -f2)"
   record+=" mean_accept_to_end_ms=$mean_ms window_s=$elapsed_s"
   record+=" server_cpu_s=$server_cpu postgres_cpu_s=$postgres_cpu load_cpu_s=$load_cpu"
-  record+=" machine_busy_s=$(awk -v a="$busy0" -v b="$busy1" -v tck="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / tck }')"
+  record+=" machine_busy_s=$busy"
   record+="$pg_fields"
   echo "$record" >> "$results"
   echo "run $record"
@@ -266,7 +265,7 @@ for round in $(seq 1 "$rounds"); do
   dir="$work/sqlite-$round"
   cp -a "$sqlite_seed" "$dir"
   start_server "$work/sqlite-$round.log" --data-dir "$dir" --worker-delay-ms 0
-  measure sqlite "$round" "$dir" "127.0.0.1:$port" "$server_pid"
+  measure sqlite "$round" "$dir" "--seeded=$sqlite_services" "127.0.0.1:$port" "$server_pid"
 
   for replicas in 1 3; do
     db="run_${round}_$replicas"
@@ -279,7 +278,7 @@ for round in $(seq 1 "$rounds"); do
       targets+="${targets:+,}127.0.0.1:$port"
       servers+=("$server_pid")
     done
-    measure "pg$replicas" "$round" "$db" "$targets" "${servers[@]}"
+    measure "pg$replicas" "$round" "$db" "--max-services=$services" "$targets" "${servers[@]}"
   done
 done
 
