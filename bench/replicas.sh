@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 rounds=3
 seconds=10
-services=8000
+services=6000
 sqlite_services=60000
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -164,6 +164,39 @@ cpu_seconds() {
     END { printf "%.2f", total / tck }' "$before" "$after"
 }
 
+# sample_waits DB SECONDS: for SECONDS, every 0.2 s, what the backends of DB
+# that are in a transaction do: "cpu" (running), "TYPE:EVENT" (waiting, e.g.
+# Lock:object), either with "@commit" while they commit, or "client" (idle in
+# the transaction: waiting for servicemanager's next statement). Prints each
+# with its count of samples. Its own backend is left out.
+sample_waits() {
+  psql "$(db_url "$1")" -X -q -v ON_ERROR_STOP=1 -At <<SQL
+CREATE TEMP TABLE samples (what text);
+DO \$\$
+DECLARE deadline timestamptz := clock_timestamp() + interval '$2 seconds';
+BEGIN
+  WHILE clock_timestamp() < deadline LOOP
+    PERFORM pg_stat_clear_snapshot();
+    INSERT INTO samples
+      SELECT CASE WHEN state = 'idle in transaction' THEN 'client'
+        ELSE COALESCE(wait_event_type || ':' || wait_event, 'cpu')
+          || CASE WHEN query = 'COMMIT' THEN '@commit' ELSE '' END END
+      FROM pg_stat_activity WHERE datname = current_database()
+        AND state IN ('active', 'idle in transaction')
+        AND pid <> pg_backend_pid();
+    PERFORM pg_sleep(0.2);
+  END LOOP;
+END
+\$\$;
+SELECT what, COUNT(*) FROM samples GROUP BY what ORDER BY 2 DESC;
+SQL
+}
+# share WAITS PATTERN: the percentage of WAITS' samples that match PATTERN.
+share() {
+  awk -F'|' -v pattern="$2" '{ total += $2 } $1 ~ pattern { n += $2 }
+    END { printf "%.0f", total == 0 ? 0 : 100 * n / total }' "$1"
+}
+
 # pg_counters DB: "commits wal_bytes" of the run's database and the server.
 pg_counters() {
   sql postgres "SELECT COALESCE((SELECT xact_commit FROM pg_stat_database
@@ -211,12 +244,19 @@ measure() {
   if $pg; then mapfile -t pg_procs < <(postgres_pids); fi
   snapshot "$work/before" "$@" "${pg_procs[@]}"
   local t0; t0=$(date +%s%N)
+  local waits="$work/$name-$round.waits" sampler=""
+  if $pg; then
+    # Ends a little before the load, which lists the services first.
+    sample_waits "$where" "$(( seconds > 1 ? seconds - 1 : 1 ))" >"$waits" &
+    sampler=$!
+  fi
   # Six connections for every configuration: two to each of three replicas.
   "$load_bin" --target "$targets" --scenario pause --channels 6 \
     "$services_flag" --duration-seconds "$seconds" >"$out" 2>"$err"
   if $pg; then mapfile -t pg_procs < <(postgres_pids); fi
   snapshot "$work/after" "$@" "${pg_procs[@]}"
   local elapsed_s; elapsed_s=$(awk -v ns="$(( $(date +%s%N) - t0 ))" 'BEGIN { printf "%.2f", ns / 1e9 }')
+  if [ -n "$sampler" ]; then wait "$sampler"; fi
   local server_cpu; server_cpu=$(cpu_seconds "$work/before" "$work/after" "$@")
   local postgres_cpu=0
   if $pg; then
@@ -242,6 +282,11 @@ measure() {
     read -r commits1 wal1 <<<"$(pg_counters "$where")"
     pg_fields=" commits=$(( commits1 - commits0 ))"
     pg_fields+=" wal_mb=$(awk -v a="$wal0" -v b="$wal1" 'BEGIN { printf "%.1f", (b - a) / 1048576 }')"
+    # Of the samples of backends in a transaction: waiting for the lock
+    # that PostgreSQL takes to commit a transaction that notified, and
+    # waiting for servicemanager.
+    pg_fields+=" notify_lock_pct=$(share "$waits" '^Lock:object@commit$')"
+    pg_fields+=" client_wait_pct=$(share "$waits" '^client$')"
   fi
   local line; line=$(cat "$out")
   local record
@@ -297,7 +342,9 @@ for name in sqlite pg1 pg3; do
     line+=" $key=$(median "$name" "$key")"
   done
   if [ "$name" != sqlite ]; then
-    line+=" commits=$(median "$name" commits) wal_mb=$(median "$name" wal_mb)"
+    for key in commits wal_mb notify_lock_pct client_wait_pct; do
+      line+=" $key=$(median "$name" "$key")"
+    done
   fi
   echo "$line"
 done
