@@ -9,7 +9,8 @@
 // page), deep_list_operations (a page far down the busiest service's
 // history), pause (distinct RUNNING services, one pause each), mixed (90%
 // describe, 10% pause), create (services bench-0, bench-1, ... up to
-// --max-services of them, for seeding through the API).
+// --max-services of them, for seeding through the API). On stderr it also
+// prints "load_cpu_s S", its own CPU time during the load.
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
 
