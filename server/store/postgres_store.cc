@@ -42,9 +42,39 @@ using domain::Service;
 using domain::ServiceConfig;
 using domain::ServiceStatus;
 
+namespace {
+
+// The statements that nearly every call runs, prepared once per connection:
+// PostgreSQL takes far longer to plan the snapshot's joins than to run them.
+constexpr char kSelectService[] = "select_service";
+constexpr char kLockService[] = "lock_service";
+constexpr char kSnapshotById[] = "snapshot_by_id";
+constexpr char kSnapshotByPk[] = "snapshot_by_pk";
+struct PreparedStatement {
+  const char* name;
+  const char* sql;
+};
+constexpr PreparedStatement kPreparedStatements[] = {
+    {kSelectService, "SELECT " SM_SERVICE_COLUMNS(
+                         "s") " FROM services s WHERE service_id = $1"},
+    // For a write: the service row stays locked until the transaction ends,
+    // so the checks made on it hold at commit.
+    {kLockService,
+     "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = $1"
+                                       " FOR UPDATE"},
+    {kSnapshotById, SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = $1"},
+    {kSnapshotByPk, SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = $1"},
+};
+
+}  // namespace
+
 class PostgresStore::Connection {
  public:
-  explicit Connection(const std::string& url) : connection_(url) {}
+  explicit Connection(const std::string& url) : connection_(url) {
+    for (const PreparedStatement& statement : kPreparedStatements) {
+      connection_.prepare(statement.name, statement.sql);
+    }
+  }
   pqxx::connection& get() { return connection_; }
 
  private:
@@ -231,17 +261,11 @@ absl::Status FromPqxx(absl::string_view what, const std::exception& e,
   return absl::InternalError(absl::StrCat(what, ": internal error"));
 }
 
-constexpr char kSelectService[] =
-    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = $1";
-// For a write: the service row stays locked until the transaction ends, so
-// the checks made on it hold at commit.
-constexpr char kLockService[] = "SELECT " SM_SERVICE_COLUMNS(
-    "s") " FROM services s WHERE service_id = $1 FOR UPDATE";
-
 absl::StatusOr<ServiceRow> FindService(pqxx::transaction_base& t,
                                        const domain::ServiceRef& ref,
                                        bool lock) {
-  pqxx::result r = t.exec_params(lock ? kLockService : kSelectService, ref.id);
+  pqxx::result r =
+      t.exec_prepared(lock ? kLockService : kSelectService, ref.id);
   if (r.empty() || !IsService(PgRow(r[0]), ref)) {
     return ServiceNotFound(ref);
   }
@@ -362,8 +386,7 @@ Service ReadServiceSnapshot(pqxx::transaction_base& t, const pqxx::row& row) {
 
 absl::StatusOr<Service> ReadServiceSnapshot(pqxx::transaction_base& t,
                                             const domain::ServiceRef& ref) {
-  pqxx::result r = t.exec_params(
-      SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = $1", ref.id);
+  pqxx::result r = t.exec_prepared(kSnapshotById, ref.id);
   if (r.empty() || !IsService(PgRow(r[0]), ref)) {
     return ServiceNotFound(ref);
   }
@@ -372,8 +395,7 @@ absl::StatusOr<Service> ReadServiceSnapshot(pqxx::transaction_base& t,
 
 // The service with internal key `pk`, complete, as the transaction sees it.
 Service LoadService(pqxx::transaction_base& t, int64_t pk) {
-  pqxx::result r =
-      t.exec_params(SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = $1", pk);
+  pqxx::result r = t.exec_prepared(kSnapshotByPk, pk);
   return ReadServiceSnapshot(t, r.at(0));
 }
 
