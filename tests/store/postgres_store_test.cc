@@ -564,6 +564,50 @@ TEST_F(PostgresStoreTest, ClaimHoldsUntilItsLeaseRunsOutThenOnlyTheNewOneEnds) {
               StatusIs(absl::StatusCode::kAborted));
 }
 
+// A batch of finishes commits together, each all or nothing: a lost claim
+// in it changes nothing, and the others commit.
+TEST_F(PostgresStoreTest, BatchOfFinishesEndsEachOnItsOwn) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto lost = a->CreateService(MakeService("lost"), {});
+  ASSERT_THAT(lost, IsOk());
+  auto by_a =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_a, IsOk());
+  ASSERT_THAT(*by_a, SizeIs(1));
+  // A's claim runs out and B takes "lost" over; then A claims "kept".
+  clock_.Advance(kLease);
+  auto by_b =
+      b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_b, IsOk());
+  ASSERT_THAT(*by_b, SizeIs(1));
+  auto kept = a->CreateService(MakeService("kept"), {});
+  ASSERT_THAT(kept, IsOk());
+  auto again =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(again, IsOk());
+  ASSERT_THAT(*again, SizeIs(1));
+
+  const Work& stale = (*by_a)[0];
+  const Work& fresh = (*again)[0];
+  const std::vector<absl::Status> finished = a->FinishOperations(
+      {{stale.operation.id, stale.operation.status, true, "", stale.attempt},
+       {fresh.operation.id, fresh.operation.status, true, "", fresh.attempt}},
+      clock_.Now());
+  ASSERT_THAT(finished, SizeIs(2));
+  EXPECT_THAT(finished[0], StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(finished[1], IsOk());
+  EXPECT_EQ(a->GetService(Ref(lost->service))->status,
+            ServiceStatus::kOperationInProgress);
+  EXPECT_EQ(a->GetOperation({}, stale.operation.id)->status,
+            OperationStatus::kInProgress);
+  EXPECT_EQ(a->GetService(Ref(kept->service))->status, ServiceStatus::kRunning);
+  EXPECT_EQ(a->GetOperation({}, fresh.operation.id)->status,
+            OperationStatus::kSucceeded);
+}
+
 TEST_F(PostgresStoreTest, RenewedLeaseKeepsTheClaim) {
   std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
   std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
