@@ -2,11 +2,14 @@
 // PostgreSQL database, in a schema of the storm's own. Several clients send
 // mixed create/pause/resume/delete calls round-robin over the live replicas;
 // r3 is SIGKILLed at a moment it holds claims, and the calls go on to the two
-// survivors. Once every operation has ended, the storm checks:
+// survivors. Once every operation has ended, a fourth replica, r4, is
+// SIGSTOPped while it holds claims and continued once the survivors have
+// taken them over and ended them: its late finishes must be refused as lost
+// claims. Then the storm checks:
 // a. every acknowledged operation ended SUCCEEDED or FAILED;
 // b. operation_endings (the execution log) has exactly one row per ended
 //    operation, matching it, none for an open or unknown one, and none of
-//    the killed replica after its death;
+//    the killed replica after its death nor of r4 for what it lost;
 // c. every operation r3 held when it died was ended by a survivor on a
 //    later attempt, within lease + poll period + worker delay + a margin of
 //    the kill;
@@ -43,8 +46,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -177,8 +183,8 @@ class ReplicaStorm {
       : options_(std::move(options)),
         url_(std::move(url)),
         random_(options_.seed) {
-    replicas_.resize(3);
-    for (int i = 0; i < 3; ++i) {
+    replicas_.resize(4);
+    for (int i = 0; i < 4; ++i) {
       replicas_[i].id = absl::StrCat("r", i + 1);
     }
   }
@@ -197,16 +203,37 @@ class ReplicaStorm {
     if (!StartReplicas()) {
       return Summary();
     }
+    Phase("started");
     Storm();
+    Phase("storm");
     if (Drain()) {
-      CheckOperations();
-      CheckTakeover();
-      CheckServices();
+      Phase("drain");
+      StaleOwner();
+      Phase("stale owner");
+      if (Drain()) {
+        CheckOperations();
+        CheckTakeover();
+        CheckStaleTakeover();
+        CheckServices();
+      }
+      Phase("checks");
       WaitAcrossReplicas();
+      Phase("waits");
       Conflicts();
+      Phase("conflicts");
     }
     StopReplicas();
     return Summary();
+  }
+
+  // With --verbose, how long each part took.
+  void Phase(absl::string_view name) {
+    const absl::Time now = absl::Now();
+    if (options_.verbose) {
+      std::cerr << name << ": " << absl::FormatDuration(now - phase_start_)
+                << "\n";
+    }
+    phase_start_ = now;
   }
 
  private:
@@ -216,78 +243,94 @@ class ReplicaStorm {
     return absl::StrCat("replica-storm-", getpid(), "-", replica.id);
   }
 
-  bool StartReplicas() {
+  // Starts the server of `replica`; Ready waits until it listens.
+  bool Launch(Replica& replica) {
     const std::filesystem::path dir = options_.work_dir;
-    for (Replica& replica : replicas_) {
-      std::filesystem::create_directories(dir / replica.id);
-      replica.log = dir / absl::StrCat(replica.id, ".log");
-      std::vector<std::string> argv = {
-          options_.server,
-          "--listen",
-          "127.0.0.1:0",
-          "--data-dir",
-          (dir / replica.id).string(),
-          "--database-url",
-          absl::StrCat(url_, "&application_name=", ApplicationName(replica)),
-          "--replica-id",
-          replica.id,
-          "--worker-delay-ms",
-          std::to_string(options_.worker_delay_ms),
-          "--lease",
-          options_.lease};
-      if (!options_.poll_interval.empty()) {
-        argv.push_back("--poll-interval");
-        argv.push_back(options_.poll_interval);
-      }
-      replica.pid =
-          Spawn(argv, dir / absl::StrCat(replica.id, ".out"), replica.log);
-      if (replica.pid <= 0) {
-        Violation(absl::StrCat("cannot start ", replica.id));
-        return false;
-      }
+    std::filesystem::create_directories(dir / replica.id);
+    replica.log = dir / absl::StrCat(replica.id, ".log");
+    std::vector<std::string> argv = {
+        options_.server,
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        (dir / replica.id).string(),
+        "--database-url",
+        absl::StrCat(url_, "&application_name=", ApplicationName(replica)),
+        "--replica-id",
+        replica.id,
+        "--worker-delay-ms",
+        std::to_string(options_.worker_delay_ms),
+        "--lease",
+        options_.lease};
+    if (!options_.poll_interval.empty()) {
+      argv.push_back("--poll-interval");
+      argv.push_back(options_.poll_interval);
     }
+    replica.pid =
+        Spawn(argv, dir / absl::StrCat(replica.id, ".out"), replica.log);
+    if (replica.pid <= 0) {
+      Violation(absl::StrCat("cannot start ", replica.id));
+      return false;
+    }
+    return true;
+  }
+
+  bool Ready(Replica& replica) {
     const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
-    for (Replica& replica : replicas_) {
-      std::smatch match;
-      std::string text;
-      if (!WaitFor(
-              [&] {
-                text = ReadFile(replica.log);
-                return std::regex_search(text, match, ready);
-              },
-              std::chrono::seconds(30))) {
-        Violation(absl::StrCat(replica.id, " did not start; see ",
-                               replica.log.string()));
-        return false;
-      }
-      replica.stub = v1::ServiceManager::NewStub(
-          grpc::CreateChannel(absl::StrCat("127.0.0.1:", match[1].str()),
-                              grpc::InsecureChannelCredentials()));
+    std::smatch match;
+    std::string text;
+    if (!WaitFor(
+            [&] {
+              text = ReadFile(replica.log);
+              return std::regex_search(text, match, ready);
+            },
+            std::chrono::seconds(30))) {
+      Violation(absl::StrCat(replica.id, " did not start; see ",
+                             replica.log.string()));
+      return false;
+    }
+    replica.stub = v1::ServiceManager::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", match[1].str()),
+                            grpc::InsecureChannelCredentials()));
+    return true;
+  }
+
+  // r1, r2 and r3, together (they migrate the new schema once).
+  bool StartReplicas() {
+    for (int i = 0; i < 3; ++i) {
+      if (!Launch(replicas_[i])) return false;
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (!Ready(replicas_[i])) return false;
     }
     absl::MutexLock lock(&mu_);
     live_ = {0, 1, 2};
     return true;
   }
 
-  void StopReplicas() {
-    for (Replica& replica : replicas_) {
-      if (replica.pid <= 0) continue;
-      kill(replica.pid, SIGTERM);
-      const std::optional<int> status =
-          WaitForExit(replica.pid, std::chrono::seconds(30));
-      if (!status.has_value()) {
-        kill(replica.pid, SIGKILL);
-        waitpid(replica.pid, nullptr, 0);
-        Violation(
-            absl::StrCat(replica.id, " did not stop within 30 s of SIGTERM"));
-      } else if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-        Violation(absl::StrCat(replica.id, " did not exit 0 on SIGTERM"));
-      }
-      replica.pid = -1;
+  void StopReplica(Replica& replica) {
+    if (replica.pid <= 0) return;
+    replica.stub.reset();
+    kill(replica.pid, SIGTERM);
+    const std::optional<int> status =
+        WaitForExit(replica.pid, std::chrono::seconds(30));
+    if (!status.has_value()) {
+      kill(replica.pid, SIGKILL);
+      waitpid(replica.pid, nullptr, 0);
+      Violation(
+          absl::StrCat(replica.id, " did not stop within 30 s of SIGTERM"));
+    } else if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+      Violation(absl::StrCat(replica.id, " did not exit 0 on SIGTERM"));
     }
+    replica.pid = -1;
+  }
+
+  void StopReplicas() {
+    for (Replica& replica : replicas_) StopReplica(replica);
   }
 
   Replica& Victim() { return replicas_[2]; }
+  Replica& Stale() { return replicas_[3]; }
   std::vector<Replica*> Survivors() { return {&replicas_[0], &replicas_[1]}; }
 
   // --- The storm -----------------------------------------------------------
@@ -419,17 +462,7 @@ class ReplicaStorm {
     Replica& victim = Victim();
     try {
       pqxx::connection c(url_);
-      c.prepare("holding",
-                absl::StrCat("SELECT count(*) FROM operations WHERE owner = $1"
-                             " AND status IN ",
-                             kOpen));
-      const absl::Time deadline = absl::Now() + absl::Seconds(30);
-      bool holding = false;
-      while (!holding && absl::Now() < deadline) {
-        pqxx::nontransaction t(c);
-        holding = t.exec_prepared("holding", victim.id).at(0)[0].as<int>() > 0;
-      }
-      if (!holding) {
+      if (!AwaitHolding(c, victim, absl::Seconds(30))) {
         Violation(
             absl::StrCat(victim.id, " was never seen holding a claim in 30 s"));
       } else {
@@ -443,27 +476,20 @@ class ReplicaStorm {
         victim.pid = -1;
         // Once its sessions are gone, no commit of it can still land: what
         // it owns then is what it held when it died.
-        pqxx::nontransaction t(c);
-        const bool gone = WaitFor(
-            [&] {
-              return t.exec_params(
-                          "SELECT count(*) FROM pg_stat_activity"
-                          " WHERE application_name = $1",
-                          ApplicationName(victim))
-                         .at(0)[0]
-                         .as<int>() == 0;
-            },
-            std::chrono::seconds(10));
-        if (!gone) {
+        if (!WaitFor(
+                [&] {
+                  pqxx::nontransaction t(c);
+                  return t.exec_params(
+                              "SELECT count(*) FROM pg_stat_activity"
+                              " WHERE application_name = $1",
+                              ApplicationName(victim))
+                             .at(0)[0]
+                             .as<int>() == 0;
+                },
+                std::chrono::seconds(10))) {
           Violation(absl::StrCat(victim.id, "'s sessions outlived it by 10 s"));
         }
-        for (const pqxx::row& r :
-             t.exec_params(absl::StrCat("SELECT operation_id FROM operations"
-                                        " WHERE owner = $1 AND status IN ",
-                                        kOpen),
-                           victim.id)) {
-          held_.push_back(r[0].c_str());
-        }
+        held_ = Held(c, victim);
         if (held_.empty()) {
           Violation(absl::StrCat(
               victim.id,
@@ -476,6 +502,169 @@ class ReplicaStorm {
     }
     absl::MutexLock lock(&mu_);
     kill_done_ = true;
+  }
+
+  // Looks without pause (a claim may be held for a few milliseconds only)
+  // until `replica` owns an open operation; whether it did in `timeout`.
+  bool AwaitHolding(pqxx::connection& c, const Replica& replica,
+                    absl::Duration timeout) {
+    c.prepare("holding",
+              absl::StrCat("SELECT count(*) FROM operations WHERE owner = $1"
+                           " AND status IN ",
+                           kOpen));
+    const absl::Time deadline = absl::Now() + timeout;
+    bool holding = false;
+    while (!holding && absl::Now() < deadline) {
+      pqxx::nontransaction t(c);
+      holding = t.exec_prepared("holding", replica.id).at(0)[0].as<int>() > 0;
+    }
+    c.unprepare("holding");
+    return holding;
+  }
+
+  // The open operations `replica` owns.
+  std::vector<std::string> Held(pqxx::connection& c, const Replica& replica) {
+    pqxx::nontransaction t(c);
+    std::vector<std::string> held;
+    for (const pqxx::row& r :
+         t.exec_params(absl::StrCat("SELECT operation_id FROM operations"
+                                    " WHERE owner = $1 AND status IN ",
+                                    kOpen),
+                       replica.id)) {
+      held.push_back(r[0].c_str());
+    }
+    return held;
+  }
+
+  // A CreateService on `replica`, recorded if acknowledged.
+  std::optional<v1::CreateServiceResponse> Create(Replica& replica,
+                                                  const std::string& name) {
+    v1::CreateServiceRequest request;
+    request.set_service_name(name);
+    request.mutable_source_configuration()
+        ->mutable_image_repository()
+        ->set_image_identifier("public.ecr.aws/storm/web:1");
+    v1::CreateServiceResponse response;
+    const grpc::Status status = Send(
+        replica, &v1::ServiceManager::Stub::CreateService, request, response);
+    if (!status.ok()) {
+      Violation(absl::StrCat("CreateService ", name, " on ", replica.id, ": ",
+                             status.error_message()));
+      return std::nullopt;
+    }
+    ledger_.Acked(response.service().service_arn(), response.operation_id(),
+                  replica.id, Expect::kRunning);
+    return response;
+  }
+
+  // --- A stale owner -------------------------------------------------------
+
+  // A fourth replica, r4, accepts operations and is SIGSTOPped while it holds
+  // claims (if it held none by then, it is continued and tried again). A
+  // call to each survivor, as live traffic would, makes their workers look
+  // at the due times: once r4's leases run out they take its operations over
+  // and end them. Then r4 is continued: each of its late finishes must be
+  // refused as a lost claim (its log says so) and add no ending, which
+  // CheckOperations sees.
+  void StaleOwner() {
+    Replica& stale = Stale();
+    if (!Launch(stale) || !Ready(stale)) return;
+    try {
+      pqxx::connection c(url_);
+      for (int round = 0; round < 10 && stale_held_.empty(); ++round) {
+        for (int i = 0; i < 8; ++i) {
+          Create(stale, absl::StrCat("rs-stale-", round, "-", i));
+        }
+        if (!AwaitHolding(c, stale, absl::Seconds(10))) continue;
+        kill(stale.pid, SIGSTOP);
+        // Stopped, its sessions run no statement to its end once none is
+        // active; one may stay inside a transaction, holding the row of the
+        // operation it was finishing (or renewing): such a row is skipped,
+        // since the stopped replica still owns it and rightly finishes it
+        // when continued.
+        const bool settled = WaitFor(
+            [&] {
+              pqxx::nontransaction t(c);
+              return t.exec_params(
+                          "SELECT count(*) FROM pg_stat_activity"
+                          " WHERE application_name = $1 AND state = 'active'",
+                          ApplicationName(stale))
+                         .at(0)[0]
+                         .as<int>() == 0;
+            },
+            std::chrono::seconds(1));
+        if (settled) {
+          pqxx::work t(c);
+          for (const pqxx::row& r :
+               t.exec_params(absl::StrCat("SELECT operation_id FROM operations"
+                                          " WHERE owner = $1 AND status IN ",
+                                          kOpen, " FOR UPDATE SKIP LOCKED"),
+                             stale.id)) {
+            stale_held_.push_back(r[0].c_str());
+          }
+          t.abort();
+        }
+        if (stale_held_.empty()) kill(stale.pid, SIGCONT);
+      }
+      if (stale_held_.empty()) {
+        Violation(absl::StrCat(stale.id, " was never stopped holding a claim"));
+        StopReplica(stale);
+        return;
+      }
+      for (Replica* survivor : Survivors()) {
+        Create(*survivor, absl::StrCat("rs-stale-", survivor->id));
+      }
+      const std::string ids = absl::StrJoin(stale_held_, ",");
+      const bool ended = WaitFor(
+          [&] {
+            pqxx::nontransaction t(c);
+            return t.exec_params(
+                        "SELECT count(DISTINCT operation_id) FROM"
+                        " operation_endings WHERE operation_id ="
+                        " ANY (string_to_array($1, ','))",
+                        ids)
+                       .at(0)[0]
+                       .as<size_t>() == stale_held_.size();
+          },
+          std::chrono::seconds(30));
+      kill(stale.pid, SIGCONT);
+      if (!ended) {
+        Violation(absl::StrCat("the survivors did not end what the stopped ",
+                               stale.id, " held within 30 s"));
+      } else {
+        CheckStaleFinishes(stale);
+      }
+    } catch (const std::exception& e) {
+      Violation(absl::StrCat("PostgreSQL, with a stale owner: ", e.what()));
+    }
+    StopReplica(stale);
+  }
+
+  // Each operation the stopped replica held: its late finish logged as a
+  // lost claim.
+  void CheckStaleFinishes(const Replica& stale) {
+    std::set<std::string> refused;
+    WaitFor(
+        [&] {
+          for (absl::string_view line :
+               absl::StrSplit(ReadFile(stale.log), '\n')) {
+            if (!absl::StrContains(line, "lost its claim")) continue;
+            for (const std::string& id : stale_held_) {
+              if (absl::StrContains(line, id)) refused.insert(id);
+            }
+          }
+          return refused.size() == stale_held_.size();
+        },
+        std::chrono::seconds(10));
+    stale_refused_ = static_cast<int>(refused.size());
+    for (const std::string& id : stale_held_) {
+      if (!refused.contains(id)) {
+        Violation(absl::StrCat(stale.id, "'s late finish of ", id,
+                               " was not refused as a lost claim"));
+      }
+    }
+    std::cout << "stale-owner: held=" << stale_held_.size()
+              << " refused=" << stale_refused_ << std::endl;
   }
 
   // Waits until every operation has ended.
@@ -629,6 +818,22 @@ class ReplicaStorm {
     }
   }
 
+  // What the stopped r4 held was ended by a survivor on a later attempt.
+  void CheckStaleTakeover() {
+    for (const std::string& id : stale_held_) {
+      auto it = endings_.find(id);
+      if (it == endings_.end() || it->second.size() != 1) {
+        continue;  // Reported by CheckOperations.
+      }
+      const Ending& ending = it->second[0];
+      if (ending.replica == Stale().id || ending.attempt < 2) {
+        Violation(absl::StrCat(id, " held by the stopped ", Stale().id,
+                               " was ended by ", ending.replica, " on attempt ",
+                               ending.attempt));
+      }
+    }
+  }
+
   // d: no service is left OPERATION_IN_PROGRESS.
   void CheckServices() {
     pqxx::connection c(url_);
@@ -681,21 +886,10 @@ class ReplicaStorm {
     for (int lane = 0; lane < kLanes; ++lane) {
       lanes.emplace_back([&, lane] {
         Replica& home = *survivors[lane % 2];
-        v1::CreateServiceRequest create;
-        create.set_service_name(absl::StrCat("rs-wait-", lane));
-        create.mutable_source_configuration()
-            ->mutable_image_repository()
-            ->set_image_identifier("public.ecr.aws/storm/web:1");
-        v1::CreateServiceResponse created;
-        const grpc::Status status = Send(
-            home, &v1::ServiceManager::Stub::CreateService, create, created);
-        if (!status.ok()) {
-          Violation(absl::StrCat("CreateService for the waits: ",
-                                 status.error_message()));
-          return;
-        }
-        if (!Wait(home, created.operation_id())) return;
-        const std::string arn = created.service().service_arn();
+        std::optional<v1::CreateServiceResponse> created =
+            Create(home, absl::StrCat("rs-wait-", lane));
+        if (!created || !Wait(home, created->operation_id())) return;
+        const std::string arn = created->service().service_arn();
         bool running = true;
         for (int k = lane; k < options_.waits; k += kLanes) {
           Replica& accepting = *survivors[k % 2];
@@ -871,21 +1065,10 @@ class ReplicaStorm {
   void Conflicts() {
     if (options_.conflicts == 0) return;
     Replica& home = *Survivors()[0];
-    v1::CreateServiceRequest create;
-    create.set_service_name("rs-conflict");
-    create.mutable_source_configuration()
-        ->mutable_image_repository()
-        ->set_image_identifier("public.ecr.aws/storm/web:1");
-    v1::CreateServiceResponse created;
-    const grpc::Status status =
-        Send(home, &v1::ServiceManager::Stub::CreateService, create, created);
-    if (!status.ok()) {
-      Violation(absl::StrCat("CreateService for the conflicts: ",
-                             status.error_message()));
-      return;
-    }
-    if (!Wait(home, created.operation_id())) return;
-    const std::string arn = created.service().service_arn();
+    std::optional<v1::CreateServiceResponse> created =
+        Create(home, "rs-conflict");
+    if (!created || !Wait(home, created->operation_id())) return;
+    const std::string arn = created->service().service_arn();
     int one_winner = 0;
     for (int round = 1; round <= options_.conflicts; ++round) {
       const bool paused = OneWinner(round, arn, /*pause=*/true);
@@ -948,6 +1131,9 @@ class ReplicaStorm {
   // Written by the killer before kill_done_, read after the storm.
   absl::Time kill_time_;
   std::vector<std::string> held_;
+  // What r4 held when it was stopped, and its late finishes refused.
+  std::vector<std::string> stale_held_;
+  int stale_refused_ = 0;
 
   std::map<std::string, StoredOperation> stored_;
   std::map<std::string, std::vector<Ending>> endings_;
@@ -955,6 +1141,7 @@ class ReplicaStorm {
   int endings_ok_ = 0;
   int taken_over_ = 0;
   absl::Duration takeover_max_;
+  absl::Time phase_start_ = absl::Now();
   int in_progress_left_ = 0;
   int wait_cross_ = 0;
   double wait_max_ms_ = 0;
