@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
@@ -70,6 +71,7 @@ struct Flags {
   int worker_delay_ms = 200;
   std::string lease = "30s";
   int max_attempts = 3;
+  std::string poll_interval = "5s";
   std::string replica_id;  // Empty: hostname-pid-random.
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
@@ -252,7 +254,13 @@ void Serve(const Flags& flags,
       {.compute_time = absl::Milliseconds(flags.worker_delay_ms),
        .reconcile_on_start = flags.runtime == "podman",
        .lease = ParseDurationFlag(flags.lease),
-       .max_attempts = flags.max_attempts});
+       .max_attempts = flags.max_attempts,
+       .poll_interval = ParseDurationFlag(flags.poll_interval)});
+  // Other replicas' new operations wake this worker (PostgreSQL).
+  hub.SetRemoteWorkCallback([&worker] { worker.Wake(); });
+  const absl::Cleanup forget_worker = [&hub] {
+    hub.SetRemoteWorkCallback(nullptr);
+  };
   servicemanager::worker::Janitor janitor(
       store, clock,
       {.retention = ParseDurationFlag(flags.retention),
@@ -472,6 +480,7 @@ int Run(const Flags& flags) {
        {"worker_delay_ms", flags.worker_delay_ms},
        {"lease", flags.lease},
        {"max_attempts", flags.max_attempts},
+       {"poll_interval", flags.poll_interval},
        {"service_url_domain", flags.service_url_domain},
        {"sqlite_synchronous", flags.sqlite_synchronous},
        {"log_format", flags.log_format},
@@ -704,6 +713,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->envname("SERVICEMANAGER_MAX_ATTEMPTS")
       ->check(CLI::Range(1, 100));
+  app.add_option("--poll-interval", flags.poll_interval,
+                 "the longest the worker sleeps without looking for due "
+                 "operations; it finds other replicas' work whose "
+                 "notification was lost")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_POLL_INTERVAL")
+      ->check(CheckDuration(absl::Milliseconds(100)));
   app.add_option("--replica-id", flags.replica_id,
                  "this server's name among the replicas of one database, "
                  "unique to it; default HOSTNAME-PID-RANDOM")

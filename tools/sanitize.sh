@@ -12,8 +12,4 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" \
   -DSM_WERROR=ON -DSM_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"${SM_JOBS:-$(nproc)}"
-# PostgresStoreTest.BrokenConnectionIsReplaced fails in this build only (twice
-# in fresh clones, for a reason not yet found; it passes in the normal build,
-# where it runs): left out here until it is understood (issue 9).
-ctest --test-dir build-asan --output-on-failure -j"$(nproc)" --timeout 600 \
-  -E '^PostgresStoreTest\.BrokenConnectionIsReplaced$'
+ctest --test-dir build-asan --output-on-failure -j"$(nproc)" --timeout 600

@@ -124,6 +124,24 @@ void ChangeHub::OnCommit(const store::Change& change) {
   }
 }
 
+bool ChangeHub::Watches(absl::string_view service_id,
+                        absl::string_view operation_id) const {
+  absl::MutexLock lock(&mu_);
+  return services_.contains(service_id) || operations_.contains(operation_id);
+}
+
+void ChangeHub::OnRemoteWork() {
+  absl::MutexLock lock(&remote_work_mu_);
+  if (on_remote_work_) {
+    on_remote_work_();
+  }
+}
+
+void ChangeHub::SetRemoteWorkCallback(std::function<void()> callback) {
+  absl::MutexLock lock(&remote_work_mu_);
+  on_remote_work_ = std::move(callback);
+}
+
 void ChangeHub::Shutdown() {
   std::vector<std::shared_ptr<OperationListener>> operation_listeners;
   std::vector<std::shared_ptr<ServiceListener>> service_listeners;

@@ -17,6 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "domain/operation.h"
 #include "domain/service.h"
@@ -57,6 +58,13 @@ class ChangeHub final : public store::ChangeObserver {
                           const ServiceListener* listener);
 
   void OnCommit(const store::Change& change) override;
+  // True if a call here waits on the service or the operation.
+  bool Watches(absl::string_view service_id,
+               absl::string_view operation_id) const override;
+  void OnRemoteWork() override;
+
+  // Called by OnRemoteWork (the worker's Wake); nullptr for none.
+  void SetRemoteWorkCallback(std::function<void()> callback);
 
   // Tells every listener the server is stopping, so that waits and watches
   // end before the server's grace period rather than at its end.
@@ -72,6 +80,8 @@ class ChangeHub final : public store::ChangeObserver {
       absl::flat_hash_map<std::string, std::vector<std::weak_ptr<Listener>>>;
 
   const std::function<void(const domain::Operation&)> on_operation_ended_;
+  absl::Mutex remote_work_mu_;
+  std::function<void()> on_remote_work_ ABSL_GUARDED_BY(remote_work_mu_);
   mutable absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   Registry<OperationListener> operations_ ABSL_GUARDED_BY(mu_);

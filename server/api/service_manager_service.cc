@@ -80,8 +80,17 @@ grpc::ServerUnaryReactor* RespondFromPool(CallRecord record,
   return reactor;
 }
 
-std::optional<int32_t> MaxResults(bool has, int32_t value) {
-  return has ? std::optional<int32_t>(value) : std::nullopt;
+// The page a listing asks for: its size from max_results (the default when
+// absent), once max_results and next_token are both valid.
+template <typename Request>
+absl::StatusOr<int> RequestedPageSize(const Request& request) {
+  ASSIGN_OR_RETURN(
+      int page_size,
+      domain::PageSize(request.has_max_results()
+                           ? std::optional<int32_t>(request.max_results())
+                           : std::nullopt));
+  RETURN_IF_ERROR(domain::ValidatePageToken(request.next_token()));
+  return page_size;
 }
 
 // The request in canonical bytes, for comparing a retry with the call it
@@ -352,10 +361,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListServices(
       Record(SM_API_METHOD("ListServices")), context, [&]() -> absl::Status {
         ASSIGN_OR_RETURN(Caller caller,
                          authorizer_.Authorize(*context, Access::kRead));
-        ASSIGN_OR_RETURN(int page_size,
-                         domain::PageSize(MaxResults(request->has_max_results(),
-                                                     request->max_results())));
-        RETURN_IF_ERROR(domain::ValidatePageToken(request->next_token()));
+        ASSIGN_OR_RETURN(int page_size, RequestedPageSize(*request));
         std::optional<absl::Time> deleted_since;
         if (request->show_deleted()) {
           deleted_since = clock_.Now() - options_.retention;
@@ -445,10 +451,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListOperations(
         ASSIGN_OR_RETURN(
             domain::ServiceRef ref,
             Resolve(caller, request->service_arn(), "service_arn"));
-        ASSIGN_OR_RETURN(int page_size,
-                         domain::PageSize(MaxResults(request->has_max_results(),
-                                                     request->max_results())));
-        RETURN_IF_ERROR(domain::ValidatePageToken(request->next_token()));
+        ASSIGN_OR_RETURN(int page_size, RequestedPageSize(*request));
         ASSIGN_OR_RETURN(
             store::Page<domain::Operation> page,
             store_.ListOperations(ref, page_size, request->next_token()));
@@ -694,9 +697,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListConnections(
               request->connection_name(), "connection_name"));
           name = request->connection_name();
         }
-        ASSIGN_OR_RETURN(int page_size,
-                         domain::PageSize(MaxResults(request->has_max_results(),
-                                                     request->max_results())));
+        ASSIGN_OR_RETURN(int page_size, RequestedPageSize(*request));
         ASSIGN_OR_RETURN(
             store::Page<domain::Connection> page,
             store_.ListConnections(caller.account_id, name, page_size,
@@ -774,9 +775,7 @@ grpc::ServerUnaryReactor* ServiceManagerService::DescribeCustomDomains(
         ASSIGN_OR_RETURN(
             domain::ServiceRef ref,
             Resolve(caller, request->service_arn(), "service_arn"));
-        ASSIGN_OR_RETURN(int page_size,
-                         domain::PageSize(MaxResults(request->has_max_results(),
-                                                     request->max_results())));
+        ASSIGN_OR_RETURN(int page_size, RequestedPageSize(*request));
         ASSIGN_OR_RETURN(
             store::ServiceDomains domains,
             store_.ListCustomDomains(ref, page_size, request->next_token()));

@@ -253,43 +253,32 @@ absl::StatusOr<std::string> PodmanRuntime::KeepCopy(
   return kept_id == image_id ? std::string() : kept_id;
 }
 
-absl::Status PodmanRuntime::RemoveContainer(absl::string_view name) const {
+absl::Status PodmanRuntime::ContainerAction(
+    absl::string_view method, absl::string_view what, absl::string_view name,
+    absl::string_view path, std::initializer_list<long> accepted) const {
   ASSIGN_OR_RETURN(HttpResponse response,
-                   http_.Call("DELETE",
+                   http_.Call(method,
                               absl::StrCat(kApi, "/containers/",
-                                           UnixHttpClient::Escape(name),
-                                           "?force=true&timeout=1"),
+                                           UnixHttpClient::Escape(name), path),
                               "", kCallTimeout));
-  if (!OneOf(response.status, {200, 204, 404})) {
-    return Refused(absl::StrCat("remove container ", name), response);
+  if (!OneOf(response.status, accepted)) {
+    return Refused(absl::StrCat(what, " container ", name), response);
   }
   return absl::OkStatus();
+}
+
+absl::Status PodmanRuntime::RemoveContainer(absl::string_view name) const {
+  return ContainerAction("DELETE", "remove", name, "?force=true&timeout=1",
+                         {200, 204, 404});
 }
 
 absl::Status PodmanRuntime::StopContainer(absl::string_view name) const {
-  ASSIGN_OR_RETURN(
-      HttpResponse response,
-      http_.Call("POST",
-                 absl::StrCat(kApi, "/containers/",
-                              UnixHttpClient::Escape(name), "/stop?timeout=1"),
-                 "", kCallTimeout));
-  if (!OneOf(response.status, {204, 304, 404})) {
-    return Refused(absl::StrCat("stop container ", name), response);
-  }
-  return absl::OkStatus();
+  return ContainerAction("POST", "stop", name, "/stop?timeout=1",
+                         {204, 304, 404});
 }
 
 absl::Status PodmanRuntime::StartContainer(absl::string_view name) const {
-  ASSIGN_OR_RETURN(
-      HttpResponse response,
-      http_.Call("POST",
-                 absl::StrCat(kApi, "/containers/",
-                              UnixHttpClient::Escape(name), "/start"),
-                 "", kCallTimeout));
-  if (!OneOf(response.status, {204, 304})) {
-    return Refused(absl::StrCat("start container ", name), response);
-  }
-  return absl::OkStatus();
+  return ContainerAction("POST", "start", name, "/start", {204, 304});
 }
 
 absl::Status PodmanRuntime::CreateContainer(const Deployment& deployment,

@@ -21,6 +21,7 @@
 #define SERVICEMANAGER_SERVER_RUNTIME_PODMAN_RUNTIME_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,12 @@ class PodmanRuntime final : public Runtime {
   // Makes the copy of the deployment's version; returns the id of the image
   // the copy named before (empty if none), to put back on failure.
   absl::StatusOr<std::string> KeepCopy(const Deployment& deployment) const;
+  // Calls `method` on the container `name`'s endpoint `path` (after
+  // /containers/NAME); an HTTP status outside `accepted` is refused as
+  // "WHAT container NAME".
+  absl::Status ContainerAction(absl::string_view method, absl::string_view what,
+                               absl::string_view name, absl::string_view path,
+                               std::initializer_list<long> accepted) const;
   absl::Status RemoveContainer(absl::string_view name) const;
   absl::Status StopContainer(absl::string_view name) const;
   absl::Status StartContainer(absl::string_view name) const;

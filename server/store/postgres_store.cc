@@ -77,6 +77,49 @@ class PostgresStore::Lease {
   std::unique_ptr<Connection> connection_;
 };
 
+namespace {
+
+// What a sm_ops notification says: "REPLICA SERVICE_ID" for a change of a
+// service alone, "REPLICA SERVICE_ID OPERATION_ID STATUS" for a change of an
+// operation (and its service). Enough for a listener to decide, without
+// reading, whether anyone waits on it and whether its worker has work.
+struct Notification {
+  std::string replica;
+  std::string service_id;
+  std::optional<std::string> operation_id;
+  domain::OperationStatus operation_status = domain::OperationStatus::kPending;
+};
+
+std::string NotificationPayload(absl::string_view replica,
+                                const Change& change) {
+  if (!change.operation) {
+    return absl::StrCat(replica, " ", change.service->id);
+  }
+  return absl::StrCat(replica, " ", change.operation->service_id, " ",
+                      change.operation->id, " ",
+                      domain::ToString(change.operation->status));
+}
+
+std::optional<Notification> ParseNotification(absl::string_view payload) {
+  const std::vector<std::string> parts = absl::StrSplit(payload, ' ');
+  if (parts.size() != 2 && parts.size() != 4) {
+    return std::nullopt;
+  }
+  Notification notification{parts[0], parts[1], std::nullopt};
+  if (parts.size() == 4) {
+    notification.operation_id = parts[2];
+    std::optional<domain::OperationStatus> status =
+        domain::ParseOperationStatus(parts[3]);
+    if (!status) {
+      return std::nullopt;
+    }
+    notification.operation_status = *status;
+  }
+  return notification;
+}
+
+}  // namespace
+
 // Receives sm_ops notifications on a LISTEN connection.
 class SmOpsReceiver final : public pqxx::notification_receiver {
  public:
@@ -678,10 +721,17 @@ void PostgresStore::Listen(std::unique_ptr<ListenSession> session) {
 }
 
 void PostgresStore::PublishRemote(absl::string_view payload) {
-  const std::vector<std::string> parts =
-      absl::StrSplit(payload, absl::MaxSplits(' ', 2));
-  if (parts.size() != 3 || parts[0] == options_.replica_id) {
+  const std::optional<Notification> notification = ParseNotification(payload);
+  if (!notification || notification->replica == options_.replica_id) {
     return;  // This replica's own change, told at its commit.
+  }
+  if (notification->operation_id.has_value() &&
+      !domain::IsFinal(notification->operation_status)) {
+    observer_->OnRemoteWork();
+  }
+  if (!observer_->Watches(notification->service_id,
+                          notification->operation_id.value_or(""))) {
+    return;  // No one here waits on it: nothing to read back.
   }
   Change change;
   change.remote = true;
@@ -689,20 +739,15 @@ void PostgresStore::PublishRemote(absl::string_view payload) {
       Read("read another replica's change", [&](Tx& tx) -> absl::Status {
         change.service.reset();
         change.operation.reset();
-        pqxx::result r =
-            parts[1] == "o"
-                ? tx.t.exec_params(
-                      "SELECT service_pk FROM operations"
-                      " WHERE operation_id = $1",
-                      parts[2])
-                : tx.t.exec_params(
-                      "SELECT pk FROM services WHERE service_id = $1",
-                      parts[2]);
+        const pqxx::result r =
+            tx.t.exec_params("SELECT pk FROM services WHERE service_id = $1",
+                             notification->service_id);
         if (r.empty()) return absl::OkStatus();  // Purged since.
-        if (parts[1] == "o") {
-          ASSIGN_OR_RETURN(
-              change.operation,
-              LoadOperation(tx.t, domain::AccountScope{}, parts[2]));
+        if (notification->operation_id.has_value()) {
+          absl::StatusOr<Operation> operation = LoadOperation(
+              tx.t, domain::AccountScope{}, *notification->operation_id);
+          if (!operation.ok()) return absl::OkStatus();  // Purged since.
+          change.operation = *std::move(operation);
         }
         change.service = LoadService(tx.t, r[0][0].as<int64_t>());
         return absl::OkStatus();
@@ -806,11 +851,8 @@ absl::Status PostgresStore::Run(absl::string_view what, bool write,
       }
       // Other replicas' listeners hear of it once it commits.
       for (const Change& change : tx.changes) {
-        t->exec_params(
-            "SELECT pg_notify('sm_ops', $1)",
-            change.operation
-                ? absl::StrCat(options_.replica_id, " o ", change.operation->id)
-                : absl::StrCat(options_.replica_id, " s ", change.service->id));
+        t->exec_params("SELECT pg_notify('sm_ops', $1)",
+                       NotificationPayload(options_.replica_id, change));
       }
       if (observer_ == nullptr || tx.changes.empty()) {
         t->commit();
@@ -947,6 +989,9 @@ absl::StatusOr<Page<Service>> PostgresStore::ListServices(
     absl::string_view page_token, std::optional<absl::Time> deleted_since) {
   // Tokens of the listings differ (with or without deleted services, of
   // which accounts), so one is not used for another.
+  // Keyset paging on pk: a row's pk is taken at its INSERT and the row is
+  // seen at its COMMIT, so a row another transaction commits late, behind a
+  // page already read, is missed by this listing (README, "Pagination").
   const std::string kind =
       absl::StrCat(deleted_since ? "S" : "s", scope.account_id.value_or("*"));
   int64_t after = 0;

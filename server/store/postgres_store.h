@@ -10,12 +10,15 @@
 // A connection that breaks is dropped, never reused: the call answers
 // UNAVAILABLE and the next one opens a new connection.
 // Every transaction that changes an operation or a service notifies channel
-// sm_ops ("REPLICA o OPERATION_ID" or "REPLICA s SERVICE_ID") as it commits.
-// With an observer, the store keeps one LISTEN connection: another replica's
-// change is read back and told to the observer as a remote Change, so that
-// WaitOperation and WatchService on this replica see it at once. The
-// listener reconnects after a break; notifications sent meanwhile are lost
-// (waits still end at their timeout with the operation as it stands).
+// sm_ops as it commits ("REPLICA SERVICE_ID [OPERATION_ID STATUS]").
+// With an observer, the store keeps one LISTEN connection. Another replica's
+// change of an operation that has not ended tells the observer there may be
+// work (OnRemoteWork: the worker wakes); a change that someone here waits on
+// (ChangeObserver::Watches) is read back and told to the observer as a
+// remote Change, so that WaitOperation and WatchService on this replica see
+// it at once. The listener reconnects after a break; notifications sent
+// meanwhile are lost (waits still end at their timeout with the operation as
+// it stands, and the worker's poll finds the work).
 // Thread-safe. The clock and id generator must outlive the store.
 #ifndef SERVICEMANAGER_SERVER_STORE_POSTGRES_STORE_H_
 #define SERVICEMANAGER_SERVER_STORE_POSTGRES_STORE_H_

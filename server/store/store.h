@@ -93,6 +93,17 @@ class ChangeObserver {
  public:
   virtual ~ChangeObserver() = default;
   virtual void OnCommit(const Change& change) = 0;
+
+  // For stores that several replicas share (PostgreSQL). Whether a remote
+  // change of this service or operation would reach anyone here: the store
+  // reads a remote change back, and calls OnCommit, only if so.
+  virtual bool Watches(absl::string_view /*service_id*/,
+                       absl::string_view /*operation_id*/) const {
+    return true;
+  }
+  // Another replica committed an operation that has not ended: this
+  // replica's worker may have work. Called outside any transaction.
+  virtual void OnRemoteWork() {}
 };
 
 // What the janitor removes, older first, at most `batch_size` rows of each

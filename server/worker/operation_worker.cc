@@ -312,7 +312,7 @@ void OperationWorker::Loop() {
       }
       woken_ = false;
     }
-    absl::Duration wait = absl::Hours(1);
+    absl::Duration wait = options_.poll_interval;
     absl::StatusOr<int> finished = RunOnce();
     if (!finished.ok()) {
       common::Log(

@@ -7,10 +7,10 @@
 // (the replicas that ran it stopped) ends failed without running again.
 //
 // Operations wait in the store, indexed by due time: the worker sleeps until
-// the earliest is due or Wake() is called, so pending operations cost nothing
-// while they wait. A store error leaves the operation due; the loop retries
-// with backoff and never reports an operation done unless its commit
-// succeeded.
+// the earliest is due, Wake() is called or the poll interval passes, so
+// pending operations cost nothing while they wait. A store error leaves the
+// operation due; the loop retries with backoff and never reports an operation
+// done unless its commit succeeded.
 //
 // Thread-safe. The store, runtime and clock must outlive the worker.
 #ifndef SERVICEMANAGER_SERVER_WORKER_OPERATION_WORKER_H_
@@ -46,6 +46,11 @@ struct WorkerOptions {
   // Claims an operation may have; the next one ends it failed ("gave up
   // after N attempts") and rolls its service back as a failure does.
   int max_attempts = 3;
+  // The longest the worker sleeps without looking for due operations. It is
+  // woken when this replica accepts an operation and, on PostgreSQL, when
+  // another replica's notification arrives; the poll finds work whose
+  // notification was lost (a LISTEN connection reconnecting).
+  absl::Duration poll_interval = absl::Seconds(5);
 };
 
 class OperationWorker {
@@ -69,7 +74,8 @@ class OperationWorker {
   void Start();
   void Stop();
 
-  // Tells the thread that an operation was accepted.
+  // Tells the thread that an operation was accepted, here or by another
+  // replica.
   void Wake();
 
   // Makes the runtime agree with the database, logging each fix: a RUNNING

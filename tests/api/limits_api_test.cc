@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "tests/api/api_test_fixture.h"
 
 namespace servicemanager::api {
@@ -104,24 +105,41 @@ TEST_F(ApiTest, ALongEtagIsInvalidAndNotEchoed) {
 TEST_F(ApiTest, PageTokensAreAtMost1024Characters) {
   const std::string arn = CreateRunning("token-limit");
   const std::string long_token(1025, 'A');
+  auto expect_refused = [](const Outcome& outcome, absl::string_view call) {
+    EXPECT_EQ(outcome.code, grpc::StatusCode::INVALID_ARGUMENT) << call;
+    EXPECT_THAT(outcome.message, StartsWith("next_token: ")) << call;
+    EXPECT_THAT(outcome.message, HasSubstr("1024")) << call;
+  };
+
   v1::ListServicesRequest services;
   services.set_next_token(long_token);
   v1::ListServicesResponse services_response;
-  Outcome listed = Call(&v1::ServiceManager::Stub::ListServices, services,
-                        &services_response);
-  EXPECT_EQ(listed.code, grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(listed.message, StartsWith("next_token: "));
-  EXPECT_THAT(listed.message, HasSubstr("1024"));
+  expect_refused(Call(&v1::ServiceManager::Stub::ListServices, services,
+                      &services_response),
+                 "ListServices");
 
   v1::ListOperationsRequest operations;
   operations.set_service_arn(arn);
   operations.set_next_token(long_token);
   v1::ListOperationsResponse operations_response;
-  Outcome ops = Call(&v1::ServiceManager::Stub::ListOperations, operations,
-                     &operations_response);
-  EXPECT_EQ(ops.code, grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(ops.message, StartsWith("next_token: "));
-  EXPECT_THAT(ops.message, HasSubstr("1024"));
+  expect_refused(Call(&v1::ServiceManager::Stub::ListOperations, operations,
+                      &operations_response),
+                 "ListOperations");
+
+  v1::ListConnectionsRequest connections;
+  connections.set_next_token(long_token);
+  v1::ListConnectionsResponse connections_response;
+  expect_refused(Call(&v1::ServiceManager::Stub::ListConnections, connections,
+                      &connections_response),
+                 "ListConnections");
+
+  v1::DescribeCustomDomainsRequest domains;
+  domains.set_service_arn(arn);
+  domains.set_next_token(long_token);
+  v1::DescribeCustomDomainsResponse domains_response;
+  expect_refused(Call(&v1::ServiceManager::Stub::DescribeCustomDomains, domains,
+                      &domains_response),
+                 "DescribeCustomDomains");
 }
 
 TEST_F(ApiTest, AWaitTimeoutWithNanosOverASecondIsInvalid) {

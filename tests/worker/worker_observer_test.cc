@@ -99,10 +99,8 @@ class WorkerObserverTest : public ::testing::Test {
     auto store = SqliteStore::Open(options, clock_, ids_, &finished_);
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
-    WorkerOptions worker_options;
-    worker_options.compute_time = kCompute;
     worker_ = std::make_unique<OperationWorker>(*store_, runtime_, clock_,
-                                                worker_options);
+                                                worker_options_);
   }
 
   // A process stop: the worker and the store go, the database stays.
@@ -138,6 +136,7 @@ class WorkerObserverTest : public ::testing::Test {
     return (started.ok() ? *started : 0) + (finished.ok() ? *finished : 0);
   }
 
+  WorkerOptions worker_options_{.compute_time = kCompute};
   TempDir dir_;
   FakeClock clock_;
   SequentialIds ids_;
@@ -212,6 +211,23 @@ TEST_F(WorkerObserverTest, StopFinishesTheCurrentOperationAndLeavesTheRest) {
           Pair(OperationType::kCreateService, OperationStatus::kSucceeded),
           Pair(OperationType::kCreateService, OperationStatus::kSucceeded),
           Pair(OperationType::kCreateService, OperationStatus::kSucceeded)));
+}
+
+// Work no one told the worker of (another replica's, its notification lost)
+// is found at the next poll.
+TEST_F(WorkerObserverTest, WorkerFindsUnannouncedWorkAtItsNextPoll) {
+  Close();
+  worker_options_.compute_time = absl::ZeroDuration();
+  worker_options_.poll_interval = absl::Milliseconds(50);
+  Open();
+  Create("first");
+  worker_->Start();
+  ASSERT_TRUE(finished_.Await(1, absl::Seconds(30)));
+  // The worker has nothing due now and sleeps; nothing wakes it.
+  Create("second");
+  EXPECT_TRUE(finished_.Await(2, absl::Seconds(30)))
+      << "an operation accepted without Wake() was never run";
+  worker_->Stop();
 }
 
 }  // namespace
