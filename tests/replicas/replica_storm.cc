@@ -75,8 +75,7 @@ struct Options {
   int clients = 6;
   int worker_delay_ms = 300;
   std::string lease = "2s";
-  // Passed to the servers as --poll-interval when set.
-  std::string poll_interval;
+  std::string poll_interval = "1s";
   int takeover_margin_ms = 1000;
   int waits = 30;
   int wait_limit_ms = 100;
@@ -264,11 +263,9 @@ class ReplicaStorm {
         "--worker-delay-ms",
         std::to_string(options_.worker_delay_ms),
         "--lease",
-        options_.lease};
-    if (!options_.poll_interval.empty()) {
-      argv.push_back("--poll-interval");
-      argv.push_back(options_.poll_interval);
-    }
+        options_.lease,
+        "--poll-interval",
+        options_.poll_interval};
     replica.pid =
         Spawn(argv, dir / absl::StrCat(replica.id, ".out"), replica.log);
     if (replica.pid <= 0) {
@@ -808,9 +805,7 @@ class ReplicaStorm {
     absl::Duration lease;
     absl::Duration poll;
     absl::ParseDuration(options_.lease, &lease);
-    if (!options_.poll_interval.empty()) {
-      absl::ParseDuration(options_.poll_interval, &poll);
-    }
+    absl::ParseDuration(options_.poll_interval, &poll);
     return lease + poll + absl::Milliseconds(options_.worker_delay_ms) +
            absl::Milliseconds(options_.takeover_margin_ms);
   }
@@ -1204,7 +1199,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 10000));
   app.add_option("--lease", options.lease, "the servers' --lease");
   app.add_option("--poll-interval", options.poll_interval,
-                 "the servers' --poll-interval (not passed if empty)");
+                 "the servers' --poll-interval");
   app.add_option("--takeover-margin-ms", options.takeover_margin_ms,
                  "allowed beyond lease + poll interval + worker delay for a "
                  "survivor to end what the killed replica held")
@@ -1230,7 +1225,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   for (const std::string* duration : {&options.lease, &options.poll_interval}) {
     absl::Duration parsed;
-    if (!duration->empty() && !absl::ParseDuration(*duration, &parsed)) {
+    if (!absl::ParseDuration(*duration, &parsed)) {
       std::cerr << "not a duration: " << *duration << "\n";
       return 2;
     }
