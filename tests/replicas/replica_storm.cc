@@ -1,9 +1,10 @@
 // Replica storm: three real servicemanager replicas (r1, r2, r3) on one
 // PostgreSQL database, in a schema of the storm's own. Several clients send
 // mixed create/pause/resume/delete calls round-robin over the live replicas;
-// r3 is SIGKILLed at a moment it holds claims, and the calls go on to the two
-// survivors. Once every operation has ended, a fourth replica, r4, is
-// SIGSTOPped while it holds claims and continued once the survivors have
+// r3 is SIGKILLed at a moment it holds claims (stopped first, once seen
+// holding one, so that it cannot end them before the kill), and the calls go
+// on to the two survivors. Once every operation has ended, a fourth replica,
+// r4, is SIGSTOPped while it holds claims and continued once the survivors have
 // taken them over and ended them: its late finishes must be refused as lost
 // claims. Then the storm checks:
 // a. every acknowledged operation ended SUCCEEDED or FAILED;
@@ -16,7 +17,8 @@
 // d. no service is left OPERATION_IN_PROGRESS;
 // e. a WaitOperation on one survivor returns within 100 ms of the other
 //    survivor ending the operation (each operation is waited for on both;
-//    the wait on the replica that did not end it is measured).
+//    the wait on the replica that did not end it is measured; at most
+//    --wait-outliers of them may take longer, none 10 times as long).
 // Then, on the two survivors, --conflicts rounds of one PauseService sent
 // to both at once (exactly one wins; the other is refused as SQLite refuses
 // a busy service), and the same with ResumeService.
