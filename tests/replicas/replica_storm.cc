@@ -16,9 +16,12 @@
 //    the kill;
 // d. no service is left OPERATION_IN_PROGRESS;
 // e. a WaitOperation on one survivor returns within 100 ms of the other
-//    survivor ending the operation (each operation is waited for on both;
-//    the wait on the replica that did not end it is measured; at most
-//    --wait-outliers of them may take longer, none 10 times as long).
+//    survivor committing the operation's ending (each operation is waited
+//    for on both; the wait on the replica that did not end it is measured,
+//    from the moment the storm's own LISTEN connection hears the ending's
+//    notification; at most --wait-outliers of them may take longer, none 10
+//    times as long). The time since the ending's ended_at, taken before its
+//    transaction began, is printed beside it.
 // Then, on the two survivors, --conflicts rounds of one PauseService sent
 // to both at once (exactly one wins; the other is refused as SQLite refuses
 // a busy service), and the same with ResumeService.
@@ -32,6 +35,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -180,6 +184,64 @@ double Median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[mid]
                                 : (values[mid - 1] + values[mid]) / 2;
 }
+
+// When each operation's ending was announced: the sm_ops notification the
+// ending transaction sends ("REPLICA SERVICE_ID OPERATION_ID STATUS") is
+// delivered as it commits, so its arrival on a LISTEN connection of the
+// storm's own marks the commit, as every replica's listener sees it.
+class EndingAnnouncements final : public pqxx::notification_receiver {
+ public:
+  explicit EndingAnnouncements(pqxx::connection& c)
+      : pqxx::notification_receiver(c, "sm_ops") {}
+
+  void operator()(const std::string& payload, int) override {
+    const std::vector<std::string> parts = absl::StrSplit(payload, ' ');
+    if (parts.size() != 4 ||
+        (parts[3] != "SUCCEEDED" && parts[3] != "FAILED")) {
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    announced_.emplace(parts[2], absl::Now());
+  }
+
+  // When the ending of `operation_id` was announced; waits up to `timeout`
+  // for it.
+  std::optional<absl::Time> Await(const std::string& operation_id,
+                                  absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto announced = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return announced_.contains(operation_id);
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&announced), timeout)) {
+      return std::nullopt;
+    }
+    return announced_.at(operation_id);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, absl::Time> announced_ ABSL_GUARDED_BY(mu_);
+};
+
+// A LISTEN connection and the thread that receives its notifications.
+class Listener {
+ public:
+  explicit Listener(const std::string& url)
+      : connection_(url), announcements_(connection_), thread_([this] {
+          while (!stop_.load()) connection_.await_notification(0, 50000);
+        }) {}
+  ~Listener() {
+    stop_ = true;
+    thread_.join();
+  }
+  EndingAnnouncements& announcements() { return announcements_; }
+
+ private:
+  pqxx::connection connection_;
+  EndingAnnouncements announcements_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 class ReplicaStorm {
  public:
@@ -899,7 +961,17 @@ class ReplicaStorm {
   void WaitAcrossReplicas() {
     std::vector<Replica*> survivors = Survivors();
     constexpr int kLanes = 3;
+    std::unique_ptr<Listener> listener;
+    try {
+      listener = std::make_unique<Listener>(url_);
+    } catch (const std::exception& e) {
+      Violation(absl::StrCat("PostgreSQL, LISTEN: ", e.what()));
+      return;
+    }
+    // After the commit, and after the ending's ended_at (taken before its
+    // transaction began).
     std::vector<double> latencies_ms;
+    std::vector<double> since_ended_at_ms;
     absl::Mutex latencies_mu;
     std::vector<std::thread> lanes;
     for (int lane = 0; lane < kLanes; ++lane) {
@@ -948,16 +1020,26 @@ class ReplicaStorm {
             Violation(absl::StrCat(operation_id, " has no single ending"));
             return;
           }
+          const std::optional<absl::Time> committed =
+              listener->announcements().Await(operation_id, absl::Seconds(5));
+          if (!committed) {
+            Violation(absl::StrCat("the ending of ", operation_id,
+                                   " was never announced"));
+            return;
+          }
           for (int i = 0; i < 2; ++i) {
             if (survivors[i]->id == ending->replica) continue;
-            const double ms = absl::ToDoubleMilliseconds(
-                waited[i]->second - absl::FromUnixMicros(ending->ended_at));
+            const double ms =
+                absl::ToDoubleMilliseconds(waited[i]->second - *committed);
             absl::MutexLock lock(&latencies_mu);
             latencies_ms.push_back(ms);
+            since_ended_at_ms.push_back(absl::ToDoubleMilliseconds(
+                waited[i]->second - absl::FromUnixMicros(ending->ended_at)));
             if (ms > options_.wait_limit_ms) {
               std::cerr << "slow: WaitOperation " << operation_id << " on "
                         << survivors[i]->id << " returned " << ms
-                        << " ms after " << ending->replica << " ended it\n";
+                        << " ms after " << ending->replica
+                        << " committed its ending\n";
             }
           }
         }
@@ -976,7 +1058,14 @@ class ReplicaStorm {
               << " cross_replica=" << wait_cross_
               << " median_ms=" << Median(latencies_ms)
               << " max_ms=" << wait_max_ms_ << " over_"
-              << options_.wait_limit_ms << "ms=" << over << std::endl;
+              << options_.wait_limit_ms << "ms=" << over
+              << " since_ended_at_median_ms=" << Median(since_ended_at_ms)
+              << " since_ended_at_max_ms="
+              << (since_ended_at_ms.empty()
+                      ? 0
+                      : *std::max_element(since_ended_at_ms.begin(),
+                                          since_ended_at_ms.end()))
+              << std::endl;
     if (over > options_.wait_outliers) {
       Violation(absl::StrCat(over, " cross-replica waits took over ",
                              options_.wait_limit_ms, " ms (",
