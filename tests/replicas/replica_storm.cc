@@ -384,7 +384,12 @@ class ReplicaStorm {
       Violation(
           absl::StrCat(replica.id, " did not stop within 30 s of SIGTERM"));
     } else if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-      Violation(absl::StrCat(replica.id, " did not exit 0 on SIGTERM"));
+      Violation(absl::StrCat(
+          replica.id, " did not exit 0 on SIGTERM: ",
+          WIFEXITED(*status)
+              ? absl::StrCat("exit code ", WEXITSTATUS(*status))
+              : absl::StrCat("signal ",
+                             WIFSIGNALED(*status) ? WTERMSIG(*status) : 0)));
     }
     replica.pid = -1;
   }
