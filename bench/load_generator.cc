@@ -1,6 +1,6 @@
-// sm_bench_load: keeps N calls in flight over M channels against one server
-// on 127.0.0.1 for a fixed time, with gRPC's callback API, and prints one
-// line:
+// sm_bench_load: keeps N calls in flight over M channels against one or more
+// servers on 127.0.0.1 (the channels go round-robin over the targets) for a
+// fixed time, with gRPC's callback API, and prints one line:
 //
 //   result scenario=S calls=N errors=E qps=Q p50_us=.. p90_us=.. p99_us=..
 //     p999_us=..
@@ -8,8 +8,11 @@
 // Scenarios: echo (the baseline server), describe, list_operations (first
 // page), deep_list_operations (a page far down the busiest service's
 // history), pause (distinct RUNNING services, one pause each), mixed (90%
-// describe, 10% pause).
+// describe, 10% pause), create (services bench-0, bench-1, ... up to
+// --max-services of them, for seeding through the API). On stderr it also
+// prints "load_cpu_s S", its own CPU time during the load.
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +26,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -35,7 +39,7 @@ namespace v1 = ::servicemanager::v1;
 namespace bench = ::servicemanager::bench;
 
 struct Options {
-  std::string target;
+  std::vector<std::string> targets;
   std::string scenario;
   int concurrency = 64;
   int channels = 4;
@@ -117,6 +121,16 @@ bool LoadFixture(v1::ServiceManager::Stub& stub, const Options& options,
   return true;
 }
 
+// User and system time of this process so far, all threads.
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 // Keeps `concurrency` calls in flight until the deadline.
 class Load {
  public:
@@ -127,7 +141,8 @@ class Load {
       // One connection per channel, as separate clients would have.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       auto channel = grpc::CreateCustomChannel(
-          options.target, grpc::InsecureChannelCredentials(), args);
+          options.targets[static_cast<size_t>(i) % options.targets.size()],
+          grpc::InsecureChannelCredentials(), args);
       stubs_.push_back(v1::ServiceManager::NewStub(channel));
       echo_stubs_.push_back(bench::Echo::NewStub(channel));
     }
@@ -187,6 +202,8 @@ class Load {
     v1::ListOperationsResponse listed;
     v1::PauseServiceRequest pause;
     v1::PauseServiceResponse paused;
+    v1::CreateServiceRequest create;
+    v1::CreateServiceResponse created;
     bench::EchoRequest echo;
     bench::EchoResponse echoed;
   };
@@ -213,6 +230,16 @@ class Load {
       call->echo.set_text(SeededArn(0));
       echo_stubs_[channel]->async()->Echo(&call->context, &call->echo,
                                           &call->echoed, std::move(done));
+    } else if (scenario == "create") {
+      const size_t next = next_created_.fetch_add(1);
+      if (next >= static_cast<size_t>(options_.max_services)) {
+        absl::MutexLock lock(&mu_);
+        --in_flight_;
+        return;
+      }
+      SetCreateRequest(next, call->create);
+      stubs_[channel]->async()->CreateService(&call->context, &call->create,
+                                              &call->created, std::move(done));
     } else if (pause) {
       const size_t next = next_running_.fetch_add(1);
       const size_t running = fixture_.seeded > 0
@@ -245,6 +272,15 @@ class Load {
     }
   }
 
+  // The smallest valid service, with the image the API tests use.
+  static void SetCreateRequest(size_t n, v1::CreateServiceRequest& request) {
+    request.set_service_name(absl::StrCat("bench-", n));
+    auto* repo =
+        request.mutable_source_configuration()->mutable_image_repository();
+    repo->set_image_identifier("public.ecr.aws/hello/web:latest");
+    repo->set_image_repository_type(v1::ECR_PUBLIC);
+  }
+
   std::string RandomArn() {
     absl::MutexLock lock(&random_mu_);
     if (fixture_.seeded > 0) {
@@ -274,6 +310,7 @@ class Load {
   absl::Time deadline_;
   absl::Duration elapsed_;
   std::atomic<size_t> next_running_ = 0;
+  std::atomic<size_t> next_created_ = 0;
   absl::Mutex random_mu_;
   absl::BitGen bitgen_;
 
@@ -290,12 +327,17 @@ class Load {
 
 int main(int argc, char** argv) {
   Options options;
+  std::string targets;
   CLI::App app{"Load generator of the ServiceManager benchmark (127.0.0.1)."};
-  app.add_option("--target", options.target, "HOST:PORT")->required();
+  app.add_option("--target", targets,
+                 "HOST:PORT, or several comma-separated (replicas of one "
+                 "database): the channels go round-robin over them")
+      ->required();
   app.add_option("--scenario", options.scenario)
       ->required()
-      ->check(CLI::IsMember({"echo", "describe", "list_operations",
-                             "deep_list_operations", "pause", "mixed"}));
+      ->check(
+          CLI::IsMember({"echo", "describe", "list_operations",
+                         "deep_list_operations", "pause", "mixed", "create"}));
   app.add_option("--concurrency", options.concurrency, "calls in flight")
       ->capture_default_str();
   app.add_option("--channels", options.channels, "connections")
@@ -303,7 +345,8 @@ int main(int argc, char** argv) {
   app.add_option("--duration-seconds", options.duration_seconds)
       ->capture_default_str();
   app.add_option("--max-services", options.max_services,
-                 "services listed before the run, to pick from")
+                 "services listed before the run, to pick from; for create, "
+                 "the services to create")
       ->capture_default_str();
   app.add_option("--seeded", options.seeded,
                  "the server's database holds the N services sm_bench_seed "
@@ -313,21 +356,28 @@ int main(int argc, char** argv) {
                  "pages of 100 to skip for deep_list_operations")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  if (options.target.rfind("127.0.0.1:", 0) != 0) {
-    std::cerr << "--target must be on 127.0.0.1\n";
-    return 2;
+  options.targets = absl::StrSplit(targets, ',');
+  for (const std::string& target : options.targets) {
+    if (target.rfind("127.0.0.1:", 0) != 0) {
+      std::cerr << "--target must be on 127.0.0.1: " << target << "\n";
+      return 2;
+    }
   }
 
   Fixture fixture;
-  if (options.scenario != "echo") {
+  if (options.scenario != "echo" && options.scenario != "create") {
     auto stub = v1::ServiceManager::NewStub(grpc::CreateChannel(
-        options.target, grpc::InsecureChannelCredentials()));
+        options.targets.front(), grpc::InsecureChannelCredentials()));
     if (!LoadFixture(*stub, options, fixture)) {
       return 1;
     }
   }
   Load load(options, fixture);
+  // The timed load's CPU time goes to stderr, for scripts that account for
+  // where the time went.
+  const double cpu_before = CpuSeconds();
   load.Run();
+  std::cerr << "load_cpu_s " << CpuSeconds() - cpu_before << "\n";
   load.Print();
   return 0;
 }

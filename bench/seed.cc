@@ -66,11 +66,13 @@ void Seed(const Options& options) {
   }
 
   db.exec("BEGIN");
+  // The services belong to the server's default --account-id, whose ARNs the
+  // load generator calls.
   SQLite::Statement service(
       db,
       "INSERT INTO services (pk, service_id, name, url, status, config_version,"
-      " deployed_image_version, created_at, updated_at)"
-      " VALUES (?, ?, ?, ?, 'RUNNING', 1, 1, ?, ?)");
+      " deployed_image_version, created_at, updated_at, account_id)"
+      " VALUES (?, ?, ?, ?, 'RUNNING', 1, 1, ?, ?, '000000000000')");
   SQLite::Statement config(
       db,
       "INSERT INTO service_configs (service_pk, version, image_identifier,"

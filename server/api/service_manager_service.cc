@@ -711,6 +711,24 @@ grpc::ServerUnaryReactor* ServiceManagerService::ListConnections(
       });
 }
 
+template <typename Request, typename Response, typename Change>
+absl::Status ServiceManagerService::ChangeCustomDomain(
+    grpc::CallbackServerContext& context, const Request& request,
+    v1::CustomDomain::Status shown_as, Response& response,
+    Change change) const {
+  ASSIGN_OR_RETURN(Caller caller,
+                   authorizer_.Authorize(context, Access::kWrite));
+  ASSIGN_OR_RETURN(domain::ServiceRef ref,
+                   Resolve(caller, request.service_arn(), "service_arn"));
+  ASSIGN_OR_RETURN(std::string name, domain::CanonicalDomainName(
+                                         request.domain_name(), "domain_name"));
+  ASSIGN_OR_RETURN(store::DomainChange changed, change(ref, name));
+  response.set_dns_target(changed.service.url);
+  response.set_service_arn(request.service_arn());
+  ToProto(changed.domain, shown_as, response.mutable_custom_domain());
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* ServiceManagerService::AssociateCustomDomain(
     grpc::CallbackServerContext* context,
     const v1::AssociateCustomDomainRequest* request,
@@ -718,23 +736,12 @@ grpc::ServerUnaryReactor* ServiceManagerService::AssociateCustomDomain(
   return RespondFromPool(
       Record(SM_API_METHOD("AssociateCustomDomain")), write_pool_, context,
       [this, context, request, response]() -> absl::Status {
-        ASSIGN_OR_RETURN(Caller caller,
-                         authorizer_.Authorize(*context, Access::kWrite));
-        ASSIGN_OR_RETURN(
-            domain::ServiceRef ref,
-            Resolve(caller, request->service_arn(), "service_arn"));
-        ASSIGN_OR_RETURN(
-            std::string name,
-            domain::CanonicalDomainName(request->domain_name(), "domain_name"));
-        ASSIGN_OR_RETURN(
-            store::DomainChange linked,
-            store_.AssociateCustomDomain(ref, ref.account_id, name,
-                                         request->enable_www_subdomain()));
-        response->set_dns_target(linked.service.url);
-        response->set_service_arn(request->service_arn());
-        ToProto(linked.domain, v1::CustomDomain::ACTIVE,
-                response->mutable_custom_domain());
-        return absl::OkStatus();
+        return ChangeCustomDomain(
+            *context, *request, v1::CustomDomain::ACTIVE, *response,
+            [&](const domain::ServiceRef& ref, const std::string& name) {
+              return store_.AssociateCustomDomain(
+                  ref, ref.account_id, name, request->enable_www_subdomain());
+            });
       });
 }
 
@@ -745,21 +752,11 @@ grpc::ServerUnaryReactor* ServiceManagerService::DisassociateCustomDomain(
   return RespondFromPool(
       Record(SM_API_METHOD("DisassociateCustomDomain")), write_pool_, context,
       [this, context, request, response]() -> absl::Status {
-        ASSIGN_OR_RETURN(Caller caller,
-                         authorizer_.Authorize(*context, Access::kWrite));
-        ASSIGN_OR_RETURN(
-            domain::ServiceRef ref,
-            Resolve(caller, request->service_arn(), "service_arn"));
-        ASSIGN_OR_RETURN(
-            std::string name,
-            domain::CanonicalDomainName(request->domain_name(), "domain_name"));
-        ASSIGN_OR_RETURN(store::DomainChange unlinked,
-                         store_.DisassociateCustomDomain(ref, name));
-        response->set_dns_target(unlinked.service.url);
-        response->set_service_arn(request->service_arn());
-        ToProto(unlinked.domain, v1::CustomDomain::DELETING,
-                response->mutable_custom_domain());
-        return absl::OkStatus();
+        return ChangeCustomDomain(
+            *context, *request, v1::CustomDomain::DELETING, *response,
+            [&](const domain::ServiceRef& ref, const std::string& name) {
+              return store_.DisassociateCustomDomain(ref, name);
+            });
       });
 }
 

@@ -173,6 +173,14 @@ class ServiceManagerService final : public v1::ServiceManager::CallbackService {
   template <typename Response>
   absl::Status FillResponse(const store::Accepted& accepted, bool validate_only,
                             Response& response) const;
+  // AssociateCustomDomain and DisassociateCustomDomain: the caller may
+  // write, the service and domain name are valid, and `change(ref, name)`
+  // links or unlinks; the response shows the domain `shown_as`.
+  template <typename Request, typename Response, typename Change>
+  absl::Status ChangeCustomDomain(grpc::CallbackServerContext& context,
+                                  const Request& request,
+                                  v1::CustomDomain::Status shown_as,
+                                  Response& response, Change change) const;
   // The service of `arn`, if it is of an account the caller may reach;
   // NOT_FOUND otherwise, as if it did not exist.
   absl::StatusOr<domain::ServiceRef> Resolve(const Caller& caller,

@@ -42,30 +42,63 @@ using domain::Service;
 using domain::ServiceConfig;
 using domain::ServiceStatus;
 
+namespace {
+
+// The statements that nearly every call runs, prepared once per connection:
+// PostgreSQL takes far longer to plan the snapshot's joins than to run them.
+constexpr char kSelectService[] = "select_service";
+constexpr char kLockService[] = "lock_service";
+constexpr char kSnapshotById[] = "snapshot_by_id";
+constexpr char kSnapshotByPk[] = "snapshot_by_pk";
+struct PreparedStatement {
+  const char* name;
+  const char* sql;
+};
+constexpr PreparedStatement kPreparedStatements[] = {
+    {kSelectService, "SELECT " SM_SERVICE_COLUMNS(
+                         "s") " FROM services s WHERE service_id = $1"},
+    // For a write: the service row stays locked until the transaction ends,
+    // so the checks made on it hold at commit.
+    {kLockService,
+     "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = $1"
+                                       " FOR UPDATE"},
+    {kSnapshotById, SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = $1"},
+    {kSnapshotByPk, SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = $1"},
+};
+
+}  // namespace
+
 class PostgresStore::Connection {
  public:
-  explicit Connection(const std::string& url) : connection_(url) {}
+  explicit Connection(const std::string& url) : connection_(url) {
+    for (const PreparedStatement& statement : kPreparedStatements) {
+      connection_.prepare(statement.name, statement.sql);
+    }
+  }
   pqxx::connection& get() { return connection_; }
 
  private:
   pqxx::connection connection_;
 };
 
+PostgresStore::Pool::Pool(int size) : size(size) {}
+PostgresStore::Pool::~Pool() = default;
+
 class PostgresStore::Lease {
  public:
-  Lease(PostgresStore& store, std::unique_ptr<Connection> connection)
-      : store_(&store), connection_(std::move(connection)) {}
+  Lease(Pool& pool, std::unique_ptr<Connection> connection)
+      : pool_(&pool), connection_(std::move(connection)) {}
   Lease(Lease&& other)
-      : store_(std::exchange(other.store_, nullptr)),
+      : pool_(std::exchange(other.pool_, nullptr)),
         connection_(std::move(other.connection_)) {}
   Lease& operator=(Lease&&) = delete;
   ~Lease() {
-    if (store_ == nullptr) return;
-    absl::MutexLock lock(&store_->pool_mu_);
+    if (pool_ == nullptr) return;
+    absl::MutexLock lock(&pool_->mu);
     if (connection_ != nullptr) {
-      store_->idle_.push_back(std::move(connection_));
+      pool_->idle.push_back(std::move(connection_));
     } else {
-      --store_->open_;
+      --pool_->open;
     }
   }
   pqxx::connection& operator*() { return connection_->get(); }
@@ -73,13 +106,13 @@ class PostgresStore::Lease {
   void Drop() { connection_.reset(); }
 
  private:
-  PostgresStore* store_;
+  Pool* pool_;
   std::unique_ptr<Connection> connection_;
 };
 
 namespace {
 
-// What a sm_ops notification says: "REPLICA SERVICE_ID" for a change of a
+// What a notification says: "REPLICA SERVICE_ID" for a change of a
 // service alone, "REPLICA SERVICE_ID OPERATION_ID STATUS" for a change of an
 // operation (and its service). Enough for a listener to decide, without
 // reading, whether anyone waits on it and whether its worker has work.
@@ -120,12 +153,21 @@ std::optional<Notification> ParseNotification(absl::string_view payload) {
 
 }  // namespace
 
-// Receives sm_ops notifications on a LISTEN connection.
+// The notification channel of the schema `schema`: "sm_ops.SCHEMA", cut to
+// PostgreSQL's 63 bytes. Channels are per database, not per schema, so
+// deployments in two schemas of one database do not hear each other.
+std::string ChannelOf(absl::string_view schema) {
+  constexpr size_t kMaxIdentifierBytes = 63;
+  return std::string(
+      absl::StrCat("sm_ops.", schema).substr(0, kMaxIdentifierBytes));
+}
+
+// Receives the schema's notifications on a LISTEN connection.
 class SmOpsReceiver final : public pqxx::notification_receiver {
  public:
-  SmOpsReceiver(pqxx::connection_base& c,
+  SmOpsReceiver(pqxx::connection_base& c, const std::string& channel,
                 std::function<void(const std::string&)> on_payload)
-      : pqxx::notification_receiver(c, "sm_ops"),
+      : pqxx::notification_receiver(c, channel),
         on_payload_(std::move(on_payload)) {}
   void operator()(const std::string& payload, int) override {
     on_payload_(payload);
@@ -219,17 +261,11 @@ absl::Status FromPqxx(absl::string_view what, const std::exception& e,
   return absl::InternalError(absl::StrCat(what, ": internal error"));
 }
 
-constexpr char kSelectService[] =
-    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = $1";
-// For a write: the service row stays locked until the transaction ends, so
-// the checks made on it hold at commit.
-constexpr char kLockService[] = "SELECT " SM_SERVICE_COLUMNS(
-    "s") " FROM services s WHERE service_id = $1 FOR UPDATE";
-
 absl::StatusOr<ServiceRow> FindService(pqxx::transaction_base& t,
                                        const domain::ServiceRef& ref,
                                        bool lock) {
-  pqxx::result r = t.exec_params(lock ? kLockService : kSelectService, ref.id);
+  pqxx::result r =
+      t.exec_prepared(lock ? kLockService : kSelectService, ref.id);
   if (r.empty() || !IsService(PgRow(r[0]), ref)) {
     return ServiceNotFound(ref);
   }
@@ -350,8 +386,7 @@ Service ReadServiceSnapshot(pqxx::transaction_base& t, const pqxx::row& row) {
 
 absl::StatusOr<Service> ReadServiceSnapshot(pqxx::transaction_base& t,
                                             const domain::ServiceRef& ref) {
-  pqxx::result r = t.exec_params(
-      SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = $1", ref.id);
+  pqxx::result r = t.exec_prepared(kSnapshotById, ref.id);
   if (r.empty() || !IsService(PgRow(r[0]), ref)) {
     return ServiceNotFound(ref);
   }
@@ -360,8 +395,7 @@ absl::StatusOr<Service> ReadServiceSnapshot(pqxx::transaction_base& t,
 
 // The service with internal key `pk`, complete, as the transaction sees it.
 Service LoadService(pqxx::transaction_base& t, int64_t pk) {
-  pqxx::result r =
-      t.exec_params(SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = $1", pk);
+  pqxx::result r = t.exec_prepared(kSnapshotByPk, pk);
   return ReadServiceSnapshot(t, r.at(0));
 }
 
@@ -646,10 +680,13 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
   }
   std::unique_ptr<PostgresStore> store(
       new PostgresStore(options, clock, ids, observer));
-  ASSIGN_OR_RETURN(Lease lease, store->Acquire());
+  ASSIGN_OR_RETURN(Lease lease, store->Acquire(store->calls_));
   try {
     RETURN_IF_ERROR(
         MigratePostgres(*lease, EmbeddedPostgresMigrations(), clock.Now()));
+    pqxx::nontransaction t(*lease);
+    store->channel_ =
+        ChannelOf(t.exec("SELECT current_schema()").at(0)[0].as<std::string>());
   } catch (const pqxx::sql_error& e) {
     if (!(*lease).is_open()) lease.Drop();
     return FromPqxx("migrate", e, e.sqlstate());
@@ -677,7 +714,7 @@ std::unique_ptr<PostgresStore::ListenSession> PostgresStore::StartListening() {
     auto session = std::make_unique<ListenSession>();
     session->connection = std::make_unique<pqxx::connection>(options_.url);
     session->receiver = std::make_unique<SmOpsReceiver>(
-        *session->connection,
+        *session->connection, channel_,
         [this](const std::string& payload) { PublishRemote(payload); });
     return session;
   } catch (const std::exception& e) {
@@ -735,8 +772,8 @@ void PostgresStore::PublishRemote(absl::string_view payload) {
   }
   Change change;
   change.remote = true;
-  const absl::Status read =
-      Read("read another replica's change", [&](Tx& tx) -> absl::Status {
+  const absl::Status read = BackgroundRead(
+      "read another replica's change", [&](Tx& tx) -> absl::Status {
         change.service.reset();
         change.operation.reset();
         const pqxx::result r =
@@ -774,27 +811,27 @@ PostgresStore::~PostgresStore() {
   }
 }
 
-absl::StatusOr<PostgresStore::Lease> PostgresStore::Acquire() {
+absl::StatusOr<PostgresStore::Lease> PostgresStore::Acquire(Pool& pool) {
   {
-    absl::MutexLock lock(&pool_mu_);
-    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool_mu_) {
-      return !idle_.empty() || open_ < options_.pool_size;
+    absl::MutexLock lock(&pool.mu);
+    auto available = [&pool]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool.mu) {
+      return !pool.idle.empty() || pool.open < pool.size;
     };
-    pool_mu_.Await(absl::Condition(&available));
-    if (!idle_.empty()) {
-      std::unique_ptr<Connection> connection = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(*this, std::move(connection));
+    pool.mu.Await(absl::Condition(&available));
+    if (!pool.idle.empty()) {
+      std::unique_ptr<Connection> connection = std::move(pool.idle.back());
+      pool.idle.pop_back();
+      return Lease(pool, std::move(connection));
     }
-    ++open_;
+    ++pool.open;
   }
   // Connect outside the lock; a failed connection gives its place back.
   try {
-    return Lease(*this, std::make_unique<Connection>(options_.url));
+    return Lease(pool, std::make_unique<Connection>(options_.url));
   } catch (const std::exception& e) {
     {
-      absl::MutexLock lock(&pool_mu_);
-      --open_;
+      absl::MutexLock lock(&pool.mu);
+      --pool.open;
     }
     common::Log(
         common::LogLevel::kError,
@@ -804,24 +841,37 @@ absl::StatusOr<PostgresStore::Lease> PostgresStore::Acquire() {
 }
 
 void PostgresStore::DropIdleConnections() {
-  absl::MutexLock lock(&pool_mu_);
-  open_ -= static_cast<int>(idle_.size());
-  idle_.clear();
+  for (Pool* pool : {&calls_, &background_}) {
+    absl::MutexLock lock(&pool->mu);
+    pool->open -= static_cast<int>(pool->idle.size());
+    pool->idle.clear();
+  }
 }
 
 absl::Status PostgresStore::Write(absl::string_view what, const Body& body) {
-  return Run(what, /*write=*/true, body);
+  return Run(what, /*write=*/true, body, Lane::kCalls);
 }
 
 absl::Status PostgresStore::Read(absl::string_view what, const Body& body) {
-  return Run(what, /*write=*/false, body);
+  return Run(what, /*write=*/false, body, Lane::kCalls);
+}
+
+absl::Status PostgresStore::BackgroundWrite(absl::string_view what,
+                                            const Body& body) {
+  return Run(what, /*write=*/true, body, Lane::kBackground);
+}
+
+absl::Status PostgresStore::BackgroundRead(absl::string_view what,
+                                           const Body& body) {
+  return Run(what, /*write=*/false, body, Lane::kBackground);
 }
 
 absl::Status PostgresStore::Run(absl::string_view what, bool write,
-                                const Body& body) {
+                                const Body& body, Lane lane) {
   constexpr int kAttempts = 5;
   for (int attempt = 1;; ++attempt) {
-    ASSIGN_OR_RETURN(Lease lease, Acquire());
+    ASSIGN_OR_RETURN(Lease lease,
+                     Acquire(lane == Lane::kBackground ? background_ : calls_));
     pqxx::connection& c = *lease;
     std::unique_ptr<pqxx::dbtransaction> t;
     try {
@@ -851,7 +901,7 @@ absl::Status PostgresStore::Run(absl::string_view what, bool write,
       }
       // Other replicas' listeners hear of it once it commits.
       for (const Change& change : tx.changes) {
-        t->exec_params("SELECT pg_notify('sm_ops', $1)",
+        t->exec_params("SELECT pg_notify($1, $2)", channel_,
                        NotificationPayload(options_.replica_id, change));
       }
       if (observer_ == nullptr || tx.changes.empty()) {
@@ -1458,85 +1508,89 @@ absl::StatusOr<std::vector<Work>> PostgresStore::TakeDueOperations(
     absl::Time now, absl::Duration compute_time, absl::Duration lease,
     int limit) {
   std::vector<Work> due;
-  RETURN_IF_ERROR(Write("take due operations", [&](Tx& tx) -> absl::Status {
-    pqxx::transaction_base& t = tx.t;
-    due.clear();
-    t.exec_params(
-        "UPDATE operations SET status = 'IN_PROGRESS', due_at = $1,"
-        " updated_at = $2 WHERE due_at <= $2 AND status = 'PENDING'",
-        Micros(now + compute_time), Micros(now));
-    // The claim: rows another replica is claiming at this moment are
-    // skipped, not waited for; a claimed operation is due again when its
-    // lease runs out.
-    std::map<int64_t, int> attempts;
-    for (const pqxx::row& r : t.exec_params(
-             "UPDATE operations SET owner = $1, attempt = attempt + 1,"
-             " lease_until = $2, due_at = $2 WHERE seq IN ("
-             "  SELECT seq FROM operations WHERE due_at <= $3"
-             "  AND status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
-             "  AND (owner IS NULL OR lease_until <= $3)"
-             "  ORDER BY due_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)"
-             " RETURNING seq, attempt",
-             options_.replica_id, Micros(now + lease), Micros(now), limit)) {
-      attempts[r[0].as<int64_t>()] = r[1].as<int>();
-    }
-    if (attempts.empty()) {
-      return absl::OkStatus();
-    }
-    std::vector<std::string> seqs;
-    for (const auto& [seq, attempt] : attempts) {
-      seqs.push_back(absl::StrCat(seq));
-    }
-    struct Targets {
-      int64_t pk;
-      std::optional<int64_t> config;
-      std::optional<int64_t> image;
-    };
-    std::vector<Targets> targets;
-    // A rollback restores what ran before the operation: the prior
-    // configuration (an update's) or the current one, and the deployed
-    // image version, which only a success moves.
-    for (const pqxx::row& r : t.exec_params(
-             "SELECT " SM_OPERATION_COLUMNS ", o.service_pk, o.prior_status,"
-             " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
-             "  THEN COALESCE(o.prior_config_version, s.config_version)"
-             "  ELSE o.target_config_version END,"
-             " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
-             "  THEN s.deployed_image_version"
-             "  ELSE o.target_image_version END"
-             ", o.seq FROM operations o JOIN services s ON s.pk = o.service_pk"
-             " WHERE o.seq = ANY (string_to_array($1, ',')::bigint[])"
-             " ORDER BY o.seq",
-             absl::StrJoin(seqs, ","))) {
-      PgRow row(r);
-      Work work{ReadOperation(row), {}, {}, {}, 0};
-      work.attempt = attempts[row.Int(kOperationColumns + 4)];
-      if (!row.IsNull(kOperationColumns + 1)) {
-        work.prior_status =
-            domain::ParseServiceStatus(row.Text(kOperationColumns + 1));
-      }
-      due.push_back(std::move(work));
-      targets.push_back({row.Int(kOperationColumns),
-                         NullableInt(row, kOperationColumns + 2),
-                         NullableInt(row, kOperationColumns + 3)});
-    }
-    for (size_t i = 0; i < due.size(); ++i) {
-      if (targets[i].config) {
-        due[i].config = LoadConfig(t, targets[i].pk, *targets[i].config);
-      }
-      if (targets[i].image) {
-        due[i].image = LoadImage(t, targets[i].pk, *targets[i].image);
-      }
-    }
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(
+      BackgroundWrite("take due operations", [&](Tx& tx) -> absl::Status {
+        pqxx::transaction_base& t = tx.t;
+        due.clear();
+        t.exec_params(
+            "UPDATE operations SET status = 'IN_PROGRESS', due_at = $1,"
+            " updated_at = $2 WHERE due_at <= $2 AND status = 'PENDING'",
+            Micros(now + compute_time), Micros(now));
+        // The claim: rows another replica is claiming at this moment are
+        // skipped, not waited for; a claimed operation is due again when its
+        // lease runs out.
+        std::map<int64_t, int> attempts;
+        for (const pqxx::row& r : t.exec_params(
+                 "UPDATE operations SET owner = $1, attempt = attempt + 1,"
+                 " lease_until = $2, due_at = $2 WHERE seq IN ("
+                 "  SELECT seq FROM operations WHERE due_at <= $3"
+                 "  AND status IN ('IN_PROGRESS', 'ROLLBACK_IN_PROGRESS')"
+                 "  AND (owner IS NULL OR lease_until <= $3)"
+                 "  ORDER BY due_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)"
+                 " RETURNING seq, attempt",
+                 options_.replica_id, Micros(now + lease), Micros(now),
+                 limit)) {
+          attempts[r[0].as<int64_t>()] = r[1].as<int>();
+        }
+        if (attempts.empty()) {
+          return absl::OkStatus();
+        }
+        std::vector<std::string> seqs;
+        for (const auto& [seq, attempt] : attempts) {
+          seqs.push_back(absl::StrCat(seq));
+        }
+        struct Targets {
+          int64_t pk;
+          std::optional<int64_t> config;
+          std::optional<int64_t> image;
+        };
+        std::vector<Targets> targets;
+        // A rollback restores what ran before the operation: the prior
+        // configuration (an update's) or the current one, and the deployed
+        // image version, which only a success moves.
+        for (const pqxx::row& r : t.exec_params(
+                 "SELECT " SM_OPERATION_COLUMNS
+                 ", o.service_pk, o.prior_status,"
+                 " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
+                 "  THEN COALESCE(o.prior_config_version, s.config_version)"
+                 "  ELSE o.target_config_version END,"
+                 " CASE o.status WHEN 'ROLLBACK_IN_PROGRESS'"
+                 "  THEN s.deployed_image_version"
+                 "  ELSE o.target_image_version END"
+                 ", o.seq FROM operations o JOIN services s ON s.pk = "
+                 "o.service_pk"
+                 " WHERE o.seq = ANY (string_to_array($1, ',')::bigint[])"
+                 " ORDER BY o.seq",
+                 absl::StrJoin(seqs, ","))) {
+          PgRow row(r);
+          Work work{ReadOperation(row), {}, {}, {}, 0};
+          work.attempt = attempts[row.Int(kOperationColumns + 4)];
+          if (!row.IsNull(kOperationColumns + 1)) {
+            work.prior_status =
+                domain::ParseServiceStatus(row.Text(kOperationColumns + 1));
+          }
+          due.push_back(std::move(work));
+          targets.push_back({row.Int(kOperationColumns),
+                             NullableInt(row, kOperationColumns + 2),
+                             NullableInt(row, kOperationColumns + 3)});
+        }
+        for (size_t i = 0; i < due.size(); ++i) {
+          if (targets[i].config) {
+            due[i].config = LoadConfig(t, targets[i].pk, *targets[i].config);
+          }
+          if (targets[i].image) {
+            due[i].image = LoadImage(t, targets[i].pk, *targets[i].image);
+          }
+        }
+        return absl::OkStatus();
+      }));
   return due;
 }
 
 absl::Status PostgresStore::RenewLeases(
     const std::vector<std::string>& operation_ids, absl::Time until) {
   if (operation_ids.empty()) return absl::OkStatus();
-  return Write("renew leases", [&](Tx& tx) -> absl::Status {
+  return BackgroundWrite("renew leases", [&](Tx& tx) -> absl::Status {
     tx.t.exec_params(
         "UPDATE operations SET lease_until = $1, due_at = $1"
         " WHERE operation_id = ANY (string_to_array($2, ','))"
@@ -1551,7 +1605,7 @@ std::vector<absl::Status> PostgresStore::FinishOperations(
   // One transaction each: every finish is all or nothing on its own.
   std::vector<absl::Status> statuses;
   for (const Finish& finish : finishes) {
-    statuses.push_back(Write("finish operation", [&](Tx& tx) {
+    statuses.push_back(BackgroundWrite("finish operation", [&](Tx& tx) {
       return FinishOne(tx, finish, now);
     }));
   }
@@ -1573,31 +1627,34 @@ absl::Status PostgresStore::FinishOne(Tx& tx, const Finish& finish,
 
 absl::StatusOr<int> PostgresStore::ExpireOperations(absl::Time now) {
   std::vector<std::string> expired;
-  RETURN_IF_ERROR(Write("expire operations", [&](Tx& tx) -> absl::Status {
-    pqxx::transaction_base& t = tx.t;
-    expired.clear();
-    if (!TrySingleton(t, kExpireLock)) return absl::OkStatus();
-    for (const pqxx::row& r : t.exec_params(
-             "SELECT operation_id FROM operations WHERE deadline_at <= $1"
-             " ORDER BY seq",
-             Micros(now))) {
-      expired.push_back(r[0].c_str());
-    }
-    for (const std::string& id : expired) {
-      ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(t, id));
-      EndOperation(t, op, ExpiredOutcome(op, now), now, options_.replica_id);
-      ASSIGN_OR_RETURN(Operation ended,
-                       LoadOperation(t, domain::AccountScope{}, id));
-      tx.changes.push_back({LoadService(t, op.service_pk), std::move(ended)});
-    }
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(
+      BackgroundWrite("expire operations", [&](Tx& tx) -> absl::Status {
+        pqxx::transaction_base& t = tx.t;
+        expired.clear();
+        if (!TrySingleton(t, kExpireLock)) return absl::OkStatus();
+        for (const pqxx::row& r : t.exec_params(
+                 "SELECT operation_id FROM operations WHERE deadline_at <= $1"
+                 " ORDER BY seq",
+                 Micros(now))) {
+          expired.push_back(r[0].c_str());
+        }
+        for (const std::string& id : expired) {
+          ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(t, id));
+          EndOperation(t, op, ExpiredOutcome(op, now), now,
+                       options_.replica_id);
+          ASSIGN_OR_RETURN(Operation ended,
+                           LoadOperation(t, domain::AccountScope{}, id));
+          tx.changes.push_back(
+              {LoadService(t, op.service_pk), std::move(ended)});
+        }
+        return absl::OkStatus();
+      }));
   return static_cast<int>(expired.size());
 }
 
 absl::StatusOr<Purged> PostgresStore::Purge(const PurgeRequest& request) {
   Purged purged;
-  RETURN_IF_ERROR(Write("purge", [&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(BackgroundWrite("purge", [&](Tx& tx) -> absl::Status {
     pqxx::transaction_base& t = tx.t;
     purged = Purged{};
     if (!TrySingleton(t, kPurgeLock)) return absl::OkStatus();
@@ -1655,33 +1712,34 @@ absl::StatusOr<Purged> PostgresStore::Purge(const PurgeRequest& request) {
 
 absl::StatusOr<int> PostgresStore::RecoverOperations(absl::Time latest_due) {
   int count = 0;
-  RETURN_IF_ERROR(Write("recover operations", [&](Tx& tx) -> absl::Status {
-    // This replica holds no claim yet: those of its id (a previous process
-    // under the same --replica-id) are released, due at once (a claimed
-    // operation was due when it was claimed, and has not changed since).
-    tx.t.exec_params(
-        "UPDATE operations SET owner = NULL, lease_until = NULL,"
-        " due_at = updated_at WHERE owner = $1 AND due_at IS NOT NULL",
-        options_.replica_id);
-    if (TrySingleton(tx.t, kRecoverLock)) {
-      tx.t.exec_params(
-          "UPDATE operations SET due_at = $1 WHERE due_at > $1"
-          " AND owner IS NULL",
-          Micros(latest_due));
-    }
-    count = tx.t.exec(
-                    "SELECT COUNT(*) FROM operations"
-                    " WHERE due_at IS NOT NULL")
-                .at(0)[0]
-                .as<int>();
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(
+      BackgroundWrite("recover operations", [&](Tx& tx) -> absl::Status {
+        // This replica holds no claim yet: those of its id (a previous process
+        // under the same --replica-id) are released, due at once (a claimed
+        // operation was due when it was claimed, and has not changed since).
+        tx.t.exec_params(
+            "UPDATE operations SET owner = NULL, lease_until = NULL,"
+            " due_at = updated_at WHERE owner = $1 AND due_at IS NOT NULL",
+            options_.replica_id);
+        if (TrySingleton(tx.t, kRecoverLock)) {
+          tx.t.exec_params(
+              "UPDATE operations SET due_at = $1 WHERE due_at > $1"
+              " AND owner IS NULL",
+              Micros(latest_due));
+        }
+        count = tx.t.exec(
+                        "SELECT COUNT(*) FROM operations"
+                        " WHERE due_at IS NOT NULL")
+                    .at(0)[0]
+                    .as<int>();
+        return absl::OkStatus();
+      }));
   return count;
 }
 
 absl::StatusOr<std::optional<absl::Time>> PostgresStore::NextDueTime() {
   std::optional<absl::Time> next;
-  RETURN_IF_ERROR(Read("next due time", [&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(BackgroundRead("next due time", [&](Tx& tx) -> absl::Status {
     // Each MIN is one step down its partial index.
     pqxx::result r = tx.t.exec(
         "SELECT LEAST((SELECT MIN(due_at) FROM operations"
@@ -1702,60 +1760,61 @@ absl::StatusOr<int> PostgresStore::AllocateEndpoint(
     absl::string_view service_id, absl::string_view address, int first_port,
     int last_port) {
   int port = 0;
-  RETURN_IF_ERROR(Write("allocate endpoint", [&](Tx& tx) -> absl::Status {
-    pqxx::transaction_base& t = tx.t;
-    pqxx::result found = t.exec_params(
-        "SELECT pk, deleted_at FROM services WHERE service_id = $1"
-        " FOR UPDATE",
-        std::string(service_id));
-    if (found.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("service ", service_id, " does not exist"));
-    }
-    const int64_t pk = found[0][0].as<int64_t>();
-    if (!found[0][1].is_null()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("service ", service_id, " is deleted"));
-    }
-    pqxx::result held = t.exec_params(
-        "SELECT port FROM service_endpoints WHERE service_pk = $1", pk);
-    if (!held.empty()) {
-      port = held[0][0].as<int>();
-      t.exec_params(
-          "UPDATE service_endpoints SET address = $1 WHERE service_pk = $2",
-          std::string(address), pk);
-      return absl::OkStatus();
-    }
-    // Ports are shared by all services: one allocation at a time.
-    t.exec_params("SELECT pg_advisory_xact_lock($1)", kEndpointLock);
-    // The lowest port of the range that is free: the first one, or one
-    // above a held port whose successor is not held.
-    pqxx::result free = t.exec_params(
-        "SELECT MIN(p) FROM ("
-        "  SELECT $1::INTEGER AS p WHERE NOT EXISTS ("
-        "   SELECT 1 FROM service_endpoints WHERE port = $1)"
-        "  UNION ALL SELECT e.port + 1 FROM service_endpoints e"
-        "  WHERE e.port BETWEEN $1 AND $2 - 1 AND NOT EXISTS ("
-        "   SELECT 1 FROM service_endpoints n WHERE n.port = e.port + 1))"
-        " AS free",
-        first_port, last_port);
-    if (free.at(0)[0].is_null()) {
-      return PortsExhausted(first_port, last_port);
-    }
-    port = free[0][0].as<int>();
-    t.exec_params(
-        "INSERT INTO service_endpoints (service_pk, address, port)"
-        " VALUES ($1, $2, $3)",
-        pk, std::string(address), port);
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(
+      BackgroundWrite("allocate endpoint", [&](Tx& tx) -> absl::Status {
+        pqxx::transaction_base& t = tx.t;
+        pqxx::result found = t.exec_params(
+            "SELECT pk, deleted_at FROM services WHERE service_id = $1"
+            " FOR UPDATE",
+            std::string(service_id));
+        if (found.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("service ", service_id, " does not exist"));
+        }
+        const int64_t pk = found[0][0].as<int64_t>();
+        if (!found[0][1].is_null()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("service ", service_id, " is deleted"));
+        }
+        pqxx::result held = t.exec_params(
+            "SELECT port FROM service_endpoints WHERE service_pk = $1", pk);
+        if (!held.empty()) {
+          port = held[0][0].as<int>();
+          t.exec_params(
+              "UPDATE service_endpoints SET address = $1 WHERE service_pk = $2",
+              std::string(address), pk);
+          return absl::OkStatus();
+        }
+        // Ports are shared by all services: one allocation at a time.
+        t.exec_params("SELECT pg_advisory_xact_lock($1)", kEndpointLock);
+        // The lowest port of the range that is free: the first one, or one
+        // above a held port whose successor is not held.
+        pqxx::result free = t.exec_params(
+            "SELECT MIN(p) FROM ("
+            "  SELECT $1::INTEGER AS p WHERE NOT EXISTS ("
+            "   SELECT 1 FROM service_endpoints WHERE port = $1)"
+            "  UNION ALL SELECT e.port + 1 FROM service_endpoints e"
+            "  WHERE e.port BETWEEN $1 AND $2 - 1 AND NOT EXISTS ("
+            "   SELECT 1 FROM service_endpoints n WHERE n.port = e.port + 1))"
+            " AS free",
+            first_port, last_port);
+        if (free.at(0)[0].is_null()) {
+          return PortsExhausted(first_port, last_port);
+        }
+        port = free[0][0].as<int>();
+        t.exec_params(
+            "INSERT INTO service_endpoints (service_pk, address, port)"
+            " VALUES ($1, $2, $3)",
+            pk, std::string(address), port);
+        return absl::OkStatus();
+      }));
   return port;
 }
 
 absl::Status PostgresStore::RecordImageDigest(absl::string_view service_id,
                                               int64_t version,
                                               absl::string_view digest) {
-  return Write("record image digest", [&](Tx& tx) -> absl::Status {
+  return BackgroundWrite("record image digest", [&](Tx& tx) -> absl::Status {
     if (tx.t.exec_params(
                 "UPDATE service_images SET digest = $1 WHERE version = $2"
                 " AND service_pk = (SELECT pk FROM services"

@@ -9,8 +9,9 @@
 // from the start, so its checks see the winner and answer as SQLite would.
 // A connection that breaks is dropped, never reused: the call answers
 // UNAVAILABLE and the next one opens a new connection.
-// Every transaction that changes an operation or a service notifies channel
-// sm_ops as it commits ("REPLICA SERVICE_ID [OPERATION_ID STATUS]").
+// Every transaction that changes an operation or a service notifies the
+// channel of its schema ("sm_ops.SCHEMA") as it commits ("REPLICA SERVICE_ID
+// [OPERATION_ID STATUS]").
 // With an observer, the store keeps one LISTEN connection. Another replica's
 // change of an operation that has not ended tells the observer there may be
 // work (OnRemoteWork: the worker wakes); a change that someone here waits on
@@ -48,7 +49,8 @@ namespace servicemanager::store {
 struct PostgresOptions : StoreOptions {
   // A libpq connection URL: postgres://user:password@host:port/dbname?...
   std::string url;
-  // The most connections the store keeps open.
+  // The most connections the API's calls use at once. The worker, janitor
+  // and listener have 2 more of their own, and LISTEN one.
   int pool_size = 8;
 };
 
@@ -150,16 +152,35 @@ class PostgresStore final : public Store {
   PostgresStore(const PostgresOptions& options, common::Clock& clock,
                 common::IdGenerator& ids, ChangeObserver* observer);
 
-  // A pooled connection, opened if none is idle and the pool has room.
-  absl::StatusOr<Lease> Acquire();
-  // Closes the idle connections, after one of them broke.
+  // Connections, opened as needed up to `size`, lent one call at a time.
+  struct Pool {
+    // Both where Connection is complete.
+    explicit Pool(int size);
+    ~Pool();
+    const int size;
+    absl::Mutex mu;
+    std::vector<std::unique_ptr<Connection>> idle ABSL_GUARDED_BY(mu);
+    int open ABSL_GUARDED_BY(mu) = 0;
+  };
+  // Which pool a transaction uses: the API's calls, or the worker, janitor
+  // and listener. Each has its own, so that a busy API cannot starve the
+  // worker of connections (its operations would never finish) and the
+  // worker cannot take the API's.
+  enum class Lane { kCalls, kBackground };
+  // A connection of `pool`, opened if none is idle and the pool has room.
+  absl::StatusOr<Lease> Acquire(Pool& pool);
+  // Closes the idle connections of both pools, after one of them broke.
   void DropIdleConnections();
   // Runs `body` in one transaction (see the class comment) and commits it
   // unless it fails or sets Tx::discard. `what` names it in errors.
   absl::Status Write(absl::string_view what, const Body& body);
   // Runs `body` in one read-only transaction.
   absl::Status Read(absl::string_view what, const Body& body);
-  absl::Status Run(absl::string_view what, bool write, const Body& body);
+  // The same, on the background pool.
+  absl::Status BackgroundWrite(absl::string_view what, const Body& body);
+  absl::Status BackgroundRead(absl::string_view what, const Body& body);
+  absl::Status Run(absl::string_view what, bool write, const Body& body,
+                   Lane lane);
 
   // Runs `body` as one write, honouring `options` (client token,
   // validate_only).
@@ -173,9 +194,11 @@ class PostgresStore final : public Store {
   common::IdGenerator& ids_;
   ChangeObserver* const observer_;
 
-  absl::Mutex pool_mu_;
-  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(pool_mu_);
-  int open_ ABSL_GUARDED_BY(pool_mu_) = 0;
+  static constexpr int kBackgroundConnections = 2;
+  Pool calls_{options_.pool_size};
+  // The worker and its lease renewer, the janitor, the deadline sweeper and
+  // the listener's read-backs.
+  Pool background_{kBackgroundConnections};
 
   // A LISTEN connection and what receives its notifications.
   struct ListenSession;
@@ -197,6 +220,8 @@ class PostgresStore final : public Store {
   // (the service row lock orders the transactions themselves).
   std::array<absl::Mutex, 64> commit_stripes_;
 
+  // The notification channel of the store's schema, set by Open.
+  std::string channel_;
   mutable absl::Mutex listener_mu_;
   bool listener_stopping_ ABSL_GUARDED_BY(listener_mu_) = false;
   std::thread listener_;

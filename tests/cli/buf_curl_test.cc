@@ -14,7 +14,6 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -27,8 +26,8 @@ namespace {
 namespace v1 = ::servicemanager::v1;
 using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::Spawn;
-using ::servicemanager::testing::WaitFor;
 using ::servicemanager::testing::WaitForExit;
+using ::servicemanager::testing::WaitForReadyEndpoint;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -49,17 +48,11 @@ class BufCurlTest : public ::testing::Test {
                      (dir_ / "data").string(), "--worker-delay-ms", "50"},
                     dir_ / "server.out", log);
     ASSERT_GT(server_, 0);
-    std::smatch match;
-    const std::regex ready("ready: listening on (127\\.0\\.0\\.1:[0-9]+)");
     std::string text;
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          text = ReadFile(log);
-          return std::regex_search(text, match, ready);
-        },
-        std::chrono::seconds(20)))
-        << text;
-    base_url_ = absl::StrCat("http://", match[1].str());
+    const std::optional<std::string> endpoint =
+        WaitForReadyEndpoint(log, &text);
+    ASSERT_TRUE(endpoint.has_value()) << text;
+    base_url_ = absl::StrCat("http://", *endpoint);
   }
 
   void TearDown() override {

@@ -46,6 +46,7 @@ using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
 using ::servicemanager::testing::WaitForExit;
+using ::servicemanager::testing::WaitForReadyEndpoint;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -189,17 +190,11 @@ class SmctlGoldenTest : public ::testing::Test {
                      std::to_string(worker_delay_ms)},
                     dir_ / "server.out", log);
     ASSERT_GT(server_, 0);
-    std::smatch match;
-    const std::regex ready("ready: listening on (127\\.0\\.0\\.1:[0-9]+)");
     std::string text;
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          text = ReadFile(log);
-          return std::regex_search(text, match, ready);
-        },
-        std::chrono::seconds(20)))
-        << text;
-    endpoint_ = match[1].str();
+    const std::optional<std::string> endpoint =
+        WaitForReadyEndpoint(log, &text);
+    ASSERT_TRUE(endpoint.has_value()) << text;
+    endpoint_ = *endpoint;
   }
 
   // Starts smctl with `args`, the server's endpoint in its environment;

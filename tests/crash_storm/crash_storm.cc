@@ -27,7 +27,6 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -46,6 +45,7 @@ using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
 using ::servicemanager::testing::WaitForExit;
+using ::servicemanager::testing::WaitForReadyEndpoint;
 
 struct Options {
   std::string server;
@@ -185,21 +185,13 @@ class Storm {
     if (pid_ <= 0) {
       return false;
     }
-    const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
-    std::smatch match;
-    std::string text;
-    const bool up = WaitFor(
-        [&] {
-          text = ReadFile(log_);
-          return std::regex_search(text, match, ready);
-        },
-        std::chrono::seconds(30));
-    if (!up) {
+    const std::optional<std::string> endpoint =
+        WaitForReadyEndpoint(log_, nullptr, std::chrono::seconds(30));
+    if (!endpoint.has_value()) {
       return false;
     }
     stub_ = v1::ServiceManager::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", match[1].str()),
-                            grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(*endpoint, grpc::InsecureChannelCredentials()));
     return true;
   }
 

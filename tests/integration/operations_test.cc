@@ -46,6 +46,7 @@ using ::servicemanager::testing::SampleValue;
 using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
 using ::servicemanager::testing::WaitForExit;
+using ::servicemanager::testing::WaitForReadyEndpoint;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
@@ -137,17 +138,11 @@ class OperationsTest : public ::testing::Test {
     flags.insert(flags.begin(), SM_SERVER_BINARY);
     pid_ = Spawn(flags, dir_ / "server.out", log_, env);
     ASSERT_GT(pid_, 0);
-    std::smatch match;
-    const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
     std::string text;
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          text = ReadFile(log_);
-          return std::regex_search(text, match, ready);
-        },
-        std::chrono::seconds(20)))
-        << text;
-    endpoint_ = absl::StrCat("127.0.0.1:", match[1].str());
+    const std::optional<std::string> endpoint =
+        WaitForReadyEndpoint(log_, &text);
+    ASSERT_TRUE(endpoint.has_value()) << text;
+    endpoint_ = *endpoint;
     channel_ =
         grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials());
     stub_ = v1::ServiceManager::NewStub(channel_);
@@ -155,6 +150,7 @@ class OperationsTest : public ::testing::Test {
     const std::regex metrics(
         "metrics: serving http://127\\.0\\.0\\.1:([0-9]+)/metrics");
     metrics_port_ = 0;
+    std::smatch match;
     if (std::regex_search(text, match, metrics)) {
       metrics_port_ = std::stoi(match[1].str());
     }

@@ -1,5 +1,6 @@
 // Helpers for tests that run the real binaries: spawn with redirected output
-// and extra environment, wait for a condition or for an exit, read a file.
+// and extra environment, wait for a condition, a server's ready line or an
+// exit, read a file.
 #ifndef SERVICEMANAGER_TESTS_INTEGRATION_PROCESS_H_
 #define SERVICEMANAGER_TESTS_INTEGRATION_PROCESS_H_
 
@@ -14,9 +15,11 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -41,6 +44,32 @@ inline std::string ReadFile(const std::filesystem::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// The address ("127.0.0.1:PORT") that a server started with --listen
+// 127.0.0.1:0 reports in its log `log` ("ready: listening on ..."), once it
+// does within `timeout`; nullopt if it does not. `text`, if given, gets the
+// log as last read.
+inline std::optional<std::string> WaitForReadyEndpoint(
+    const std::filesystem::path& log, std::string* text = nullptr,
+    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const std::regex ready("ready: listening on (127\\.0\\.0\\.1:[0-9]+)");
+  std::smatch match;
+  std::string read;
+  const bool up = WaitFor(
+      [&] {
+        read = ReadFile(log);
+        return std::regex_search(read, match, ready);
+      },
+      timeout);
+  std::optional<std::string> endpoint;
+  if (up) {
+    endpoint = match[1].str();
+  }
+  if (text != nullptr) {
+    *text = std::move(read);
+  }
+  return endpoint;
 }
 
 // Runs a program with stdout and stderr sent to files, in this process's

@@ -34,6 +34,7 @@ namespace v1 = ::servicemanager::v1;
 using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
+using ::servicemanager::testing::WaitForReadyEndpoint;
 
 class ServerProcessTest : public ::testing::Test {
  protected:
@@ -66,17 +67,11 @@ class ServerProcessTest : public ::testing::Test {
     argv.insert(argv.end(), more_flags.begin(), more_flags.end());
     pid_ = Spawn(argv, dir_ / "server.out", log);
     ASSERT_GT(pid_, 0);
-    std::smatch match;
-    const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
     std::string text;
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          text = ReadFile(log);
-          return std::regex_search(text, match, ready);
-        },
-        std::chrono::seconds(20)))
-        << text;
-    endpoint_ = absl::StrCat("127.0.0.1:", match[1].str());
+    const std::optional<std::string> endpoint =
+        WaitForReadyEndpoint(log, &text);
+    ASSERT_TRUE(endpoint.has_value()) << text;
+    endpoint_ = *endpoint;
     stub_ = v1::ServiceManager::NewStub(
         grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials()));
   }

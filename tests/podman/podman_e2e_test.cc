@@ -32,6 +32,7 @@ using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
 using ::servicemanager::testing::WaitForExit;
+using ::servicemanager::testing::WaitForReadyEndpoint;
 
 constexpr char kPodman[] = "/usr/bin/podman";
 constexpr char kBusybox[] = "/bin/busybox";
@@ -136,19 +137,12 @@ class PodmanEndToEndTest : public ::testing::Test {
                absl::StrCat(first_port_, "-", first_port_ + 9)},
               dir_ / "server.out", log);
     ASSERT_GT(server_pid_, 0);
-    std::smatch match;
-    const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
     std::string text;
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          text = ReadFile(log);
-          return std::regex_search(text, match, ready);
-        },
-        std::chrono::seconds(30)))
-        << text;
+    const std::optional<std::string> endpoint =
+        WaitForReadyEndpoint(log, &text, std::chrono::seconds(30));
+    ASSERT_TRUE(endpoint.has_value()) << text;
     stub_ = v1::ServiceManager::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", match[1].str()),
-                            grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(*endpoint, grpc::InsecureChannelCredentials()));
   }
 
   void KillServer() {

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "domain/lifecycle.h"
@@ -314,6 +315,97 @@ TEST_F(PostgresStoreTest, BrokenConnectionIsReplaced) {
                                    ConfigUpdate{}, {})
                   .status(),
               IsOk());
+}
+
+// Calls that hold every connection of the API's pool do not stop the worker:
+// it has connections of its own.
+TEST_F(PostgresStoreTest, BusyCallsDoNotStarveTheWorker) {
+  std::unique_ptr<PostgresStore> store = OpenStore(/*pool_size=*/1);
+  ASSERT_NE(store, nullptr);
+  auto busy = CreateRunning(*store, "busy");
+  auto waiting = store->CreateService(MakeService("waiting"), {});
+  ASSERT_THAT(waiting, IsOk());
+
+  // Another session locks the busy service's row, so a pause of it holds
+  // the API's only connection while it waits.
+  pqxx::connection locker(schema_->url());
+  pqxx::work lock(locker);
+  lock.exec("SELECT 1 FROM services WHERE service_id = " + lock.quote(busy.id) +
+            " FOR UPDATE");
+  std::thread pause([&] {
+    EXPECT_THAT(store
+                    ->StartOperation(Ref(busy), OperationType::kPauseService,
+                                     ConfigUpdate{}, {})
+                    .status(),
+                IsOk());
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  auto blocked = [&] {
+    return Sql(absl::StrCat("SELECT count(*) FROM pg_stat_activity"
+                            " WHERE application_name = '",
+                            schema_->name(),
+                            "' AND wait_event_type = 'Lock'"))[0][0]
+               .as<int>() > 0;
+  };
+  while (!blocked() && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_TRUE(blocked()) << "the pause never waited for the lock";
+
+  // The worker still takes and finishes the other service's create.
+  absl::Notification finished;
+  std::thread worker([&] {
+    auto due = store->TakeDueOperations(clock_.Now(), absl::ZeroDuration(),
+                                        kLease, 10);
+    EXPECT_THAT(due, IsOk());
+    if (due.ok()) {
+      for (const Work& work : *due) {
+        EXPECT_THAT(store->FinishOperation(work, true, "", clock_.Now()),
+                    IsOk());
+      }
+    }
+    finished.Notify();
+  });
+  const bool in_time =
+      finished.WaitForNotificationWithTimeout(absl::Seconds(10));
+  lock.abort();
+  pause.join();
+  worker.join();
+  EXPECT_TRUE(in_time) << "the worker waited for the API's connection";
+  auto got = store->GetService(Ref(waiting->service));
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->status, ServiceStatus::kRunning);
+}
+
+// Two deployments in two schemas of one database: notifications are per
+// database, but each hears only its own schema's.
+TEST_F(PostgresStoreTest, AnotherSchemasChangesAreNotHeard) {
+  RecordingObserver observer;
+  PostgresOptions options = Options();
+  options.replica_id = "replica-a";
+  auto a = PostgresStore::Open(options, clock_, ids_, &observer);
+  ASSERT_THAT(a, IsOk());
+  auto other_schema =
+      PostgresSchema::Create(*servicemanager::testing::TestPostgresUrl());
+  ASSERT_TRUE(other_schema.ok()) << other_schema.status();
+  PostgresOptions other_options = Options();
+  other_options.url = (*other_schema)->url();
+  other_options.replica_id = "replica-b";
+  auto other = PostgresStore::Open(other_options, clock_, ids_);
+  ASSERT_THAT(other, IsOk());
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(b, nullptr);
+
+  auto elsewhere = (*other)->CreateService(MakeService("elsewhere"), {});
+  ASSERT_THAT(elsewhere, IsOk());
+  // A's own schema's next change arrives after the other schema's would.
+  auto here = b->CreateService(MakeService("here"), {});
+  ASSERT_THAT(here, IsOk());
+  ASSERT_TRUE(observer.AwaitAsked(here->operation.id, absl::Seconds(5)));
+
+  EXPECT_EQ(observer.remote_work(), 1)
+      << "another schema's new operation woke this replica's worker";
+  EXPECT_THAT(observer.Of(elsewhere->operation.id), ::testing::IsEmpty());
 }
 
 // Needs no PostgreSQL server, so it runs (and does not skip) without one.
