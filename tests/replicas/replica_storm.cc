@@ -185,14 +185,15 @@ double Median(std::vector<double> values) {
                                 : (values[mid - 1] + values[mid]) / 2;
 }
 
-// When each operation's ending was announced: the sm_ops notification the
-// ending transaction sends ("REPLICA SERVICE_ID OPERATION_ID STATUS") is
-// delivered as it commits, so its arrival on a LISTEN connection of the
+// When each operation's ending was announced: the notification the ending
+// transaction sends ("REPLICA SERVICE_ID OPERATION_ID STATUS", on the
+// schema's channel "sm_ops.SCHEMA" cut to 63 bytes, as the store names it)
+// is delivered as it commits, so its arrival on a LISTEN connection of the
 // storm's own marks the commit, as every replica's listener sees it.
 class EndingAnnouncements final : public pqxx::notification_receiver {
  public:
   explicit EndingAnnouncements(pqxx::connection& c)
-      : pqxx::notification_receiver(c, "sm_ops") {}
+      : pqxx::notification_receiver(c, Channel(c)) {}
 
   void operator()(const std::string& payload, int) override {
     const std::vector<std::string> parts = absl::StrSplit(payload, ' ');
@@ -219,6 +220,13 @@ class EndingAnnouncements final : public pqxx::notification_receiver {
   }
 
  private:
+  static std::string Channel(pqxx::connection& c) {
+    pqxx::nontransaction t(c);
+    return absl::StrCat("sm_ops.",
+                        t.exec("SELECT current_schema()").at(0)[0].c_str())
+        .substr(0, 63);
+  }
+
   absl::Mutex mu_;
   std::map<std::string, absl::Time> announced_ ABSL_GUARDED_BY(mu_);
 };
