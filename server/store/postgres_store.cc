@@ -447,9 +447,11 @@ void PurgeDeletedService(pqxx::transaction_base& t, int64_t pk,
 }
 
 // Ends the operation as `outcome` says, with every consequence for its
-// service, in the caller's transaction.
+// service, in the caller's transaction, and logs the ending in
+// operation_endings as ended by `replica`.
 void EndOperation(pqxx::transaction_base& t, const OperationRow& op,
-                  const Outcome& outcome, absl::Time now) {
+                  const Outcome& outcome, absl::Time now,
+                  const std::string& replica) {
   const int64_t pk = op.service_pk;
   std::optional<std::string> code;
   std::optional<std::string> message;
@@ -457,12 +459,16 @@ void EndOperation(pqxx::transaction_base& t, const OperationRow& op,
     code = std::string(outcome.error_code);
     message = outcome.error_message;
   }
+  const std::string status(domain::ToString(outcome.status));
   t.exec_params(
       "UPDATE operations SET status = $1, due_at = NULL, deadline_at = NULL,"
       " lease_until = NULL, ended_at = $2, updated_at = $2, error_code = $3,"
       " error_message = $4 WHERE operation_id = $5",
-      std::string(domain::ToString(outcome.status)), Micros(now), code, message,
-      op.id);
+      status, Micros(now), code, message, op.id);
+  t.exec_params(
+      "INSERT INTO operation_endings (operation_id, status, replica, attempt,"
+      " ended_at) VALUES ($1, $2, $3, $4, $5)",
+      op.id, status, replica, op.attempt, Micros(now));
   if (outcome.succeeded && op.type == OperationType::kDeleteService) {
     t.exec_params(
         "UPDATE services SET status = 'DELETED', updated_at = $1,"
@@ -1106,7 +1112,7 @@ absl::StatusOr<Operation> PostgresStore::CancelOperation(
     ASSIGN_OR_RETURN(domain::CancelAction action, domain::Cancel(op.status));
     switch (action) {
       case domain::CancelAction::kEndNow:
-        EndOperation(t, op, CancelledOutcome(op), now);
+        EndOperation(t, op, CancelledOutcome(op), now, options_.replica_id);
         break;
       case domain::CancelAction::kRollBack:
         // Due at once, unclaimed: a worker rolls back what the operation
@@ -1631,7 +1637,7 @@ absl::Status PostgresStore::FinishOne(Tx& tx, const Finish& finish,
   ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(t, finish.operation_id));
   ASSIGN_OR_RETURN(Outcome outcome,
                    FinishOutcome(op, finish, options_.replica_id));
-  EndOperation(t, op, outcome, now);
+  EndOperation(t, op, outcome, now, options_.replica_id);
   ASSIGN_OR_RETURN(Operation ended, LoadOperation(t, domain::AccountScope{},
                                                   finish.operation_id));
   tx.changes.push_back({LoadService(t, op.service_pk), std::move(ended)});
@@ -1653,7 +1659,8 @@ absl::StatusOr<int> PostgresStore::ExpireOperations(absl::Time now) {
         }
         for (const std::string& id : expired) {
           ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(t, id));
-          EndOperation(t, op, ExpiredOutcome(op, now), now);
+          EndOperation(t, op, ExpiredOutcome(op, now), now,
+                       options_.replica_id);
           ASSIGN_OR_RETURN(Operation ended,
                            LoadOperation(t, domain::AccountScope{}, id));
           tx.changes.push_back(
@@ -1670,12 +1677,18 @@ absl::StatusOr<Purged> PostgresStore::Purge(const PurgeRequest& request) {
     pqxx::transaction_base& t = tx.t;
     purged = Purged{};
     if (!TrySingleton(t, kPurgeLock)) return absl::OkStatus();
-    purged.operations = static_cast<int>(
+    // An operation's endings go with it.
+    purged.operations =
         t.exec_params(
-             "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
-             " WHERE ended_at < $1 ORDER BY ended_at LIMIT $2)",
+             "WITH gone AS (DELETE FROM operations WHERE seq IN (SELECT seq"
+             "  FROM operations WHERE ended_at < $1 ORDER BY ended_at"
+             "  LIMIT $2) RETURNING operation_id),"
+             " endings AS (DELETE FROM operation_endings WHERE operation_id IN"
+             "  (SELECT operation_id FROM gone))"
+             " SELECT COUNT(*) FROM gone",
              Micros(request.operations_ended_before), request.batch_size)
-            .affected_rows());
+            .at(0)[0]
+            .as<int>();
     std::vector<int64_t> services;
     for (const pqxx::row& r : t.exec_params(
              "SELECT pk FROM services WHERE deleted_at < $1"
@@ -1685,7 +1698,11 @@ absl::StatusOr<Purged> PostgresStore::Purge(const PurgeRequest& request) {
     }
     for (int64_t pk : services) {
       // A deleted service has no configuration, images or tags left; its
-      // operations go with it.
+      // operations and their endings go with it.
+      t.exec_params(
+          "DELETE FROM operation_endings WHERE operation_id IN (SELECT"
+          " operation_id FROM operations WHERE service_pk = $1)",
+          pk);
       purged.operations += static_cast<int>(
           t.exec_params("DELETE FROM operations WHERE service_pk = $1", pk)
               .affected_rows());

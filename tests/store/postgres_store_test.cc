@@ -608,6 +608,83 @@ TEST_F(PostgresStoreTest, BatchOfFinishesEndsEachOnItsOwn) {
             OperationStatus::kSucceeded);
 }
 
+// --- The execution log: one row per ending of an operation -----------------
+
+TEST_F(PostgresStoreTest, FinishLogsOneEndingByTheFinisher) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto accepted = a->CreateService(MakeService("web"), {});
+  ASSERT_THAT(accepted, IsOk());
+  const std::string id = accepted->operation.id;
+  const std::string endings = absl::StrCat(
+      "SELECT status, replica, attempt, ended_at FROM operation_endings"
+      " WHERE operation_id = '",
+      id, "'");
+  auto by_a =
+      a->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_a, IsOk());
+  ASSERT_THAT(*by_a, SizeIs(1));
+  EXPECT_EQ(Sql(endings).size(), 0u) << "claimed, not ended";
+
+  // A stops renewing; B takes over and finishes.
+  clock_.Advance(kLease);
+  auto by_b =
+      b->TakeDueOperations(clock_.Now(), absl::ZeroDuration(), kLease, 10);
+  ASSERT_THAT(by_b, IsOk());
+  ASSERT_THAT(*by_b, SizeIs(1));
+  ASSERT_THAT(b->FinishOperation((*by_b)[0], true, "", clock_.Now()), IsOk());
+  pqxx::result logged = Sql(endings);
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_STREQ(logged[0][0].c_str(), "SUCCEEDED");
+  EXPECT_STREQ(logged[0][1].c_str(), "replica-b");
+  EXPECT_EQ(logged[0][2].as<int>(), 2);
+  EXPECT_EQ(logged[0][3].as<int64_t>(), absl::ToUnixMicros(clock_.Now()));
+
+  // A's late finish is fenced off and logs nothing, however it ran.
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_THAT(a->FinishOperation((*by_a)[0], true, "", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(a->FinishOperation((*by_a)[0], false, "late", clock_.Now()),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_EQ(Sql(endings).size(), 1u);
+
+  // The purge of the operation takes its ending with it.
+  auto purged =
+      a->Purge({.operations_ended_before = clock_.Now(),
+                .services_deleted_before = absl::InfinitePast(),
+                .client_tokens_created_before = absl::InfinitePast(),
+                .certificates_released_before = absl::InfinitePast()});
+  ASSERT_THAT(purged, IsOk());
+  EXPECT_EQ(purged->operations, 1);
+  EXPECT_EQ(Sql(endings).size(), 0u);
+}
+
+TEST_F(PostgresStoreTest, CancelAndExpiryLogTheirEndings) {
+  std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
+  ASSERT_NE(a, nullptr);
+  auto cancelled = a->CreateService(MakeService("cancelled"), {});
+  ASSERT_THAT(cancelled, IsOk());
+  ASSERT_THAT(a->CancelOperation({}, cancelled->operation.id, false), IsOk());
+  auto expired = a->CreateService(MakeService("expired"), {});
+  ASSERT_THAT(expired, IsOk());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_THAT(a->ExpireOperations(clock_.Now()), IsOk());
+
+  pqxx::result logged =
+      Sql("SELECT operation_id, status, replica, attempt FROM"
+          " operation_endings ORDER BY ended_at");
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_EQ(logged[0][0].c_str(), cancelled->operation.id);
+  EXPECT_EQ(logged[1][0].c_str(), expired->operation.id);
+  for (const pqxx::row& row : logged) {
+    EXPECT_STREQ(row[1].c_str(), "FAILED");
+    EXPECT_STREQ(row[2].c_str(), "replica-a");
+    EXPECT_EQ(row[3].as<int>(), 0) << "never claimed";
+  }
+}
+
 TEST_F(PostgresStoreTest, RenewedLeaseKeepsTheClaim) {
   std::unique_ptr<PostgresStore> a = OpenStore(4, "replica-a");
   std::unique_ptr<PostgresStore> b = OpenStore(4, "replica-b");
