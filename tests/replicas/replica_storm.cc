@@ -45,7 +45,6 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -74,6 +73,7 @@ using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
 using ::servicemanager::testing::WaitForExit;
+using ::servicemanager::testing::WaitForReadyEndpoint;
 
 struct Options {
   std::string server;
@@ -348,22 +348,15 @@ class ReplicaStorm {
   }
 
   bool Ready(Replica& replica) {
-    const std::regex ready("ready: listening on 127\\.0\\.0\\.1:([0-9]+)");
-    std::smatch match;
-    std::string text;
-    if (!WaitFor(
-            [&] {
-              text = ReadFile(replica.log);
-              return std::regex_search(text, match, ready);
-            },
-            std::chrono::seconds(30))) {
+    const std::optional<std::string> endpoint =
+        WaitForReadyEndpoint(replica.log, nullptr, std::chrono::seconds(30));
+    if (!endpoint.has_value()) {
       Violation(absl::StrCat(replica.id, " did not start; see ",
                              replica.log.string()));
       return false;
     }
     replica.stub = v1::ServiceManager::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", match[1].str()),
-                            grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(*endpoint, grpc::InsecureChannelCredentials()));
     return true;
   }
 
@@ -475,32 +468,27 @@ class ReplicaStorm {
                     response);
       arn = response.service().service_arn();
       operation_id = response.operation_id();
-    } else if (roll < 30) {
-      v1::DeleteServiceRequest request;
-      request.set_service_arn(pick->first);
-      v1::DeleteServiceResponse response;
-      status = Send(replica, &v1::ServiceManager::Stub::DeleteService, request,
-                    response);
-      arn = pick->first;
-      operation_id = response.operation_id();
-      next = Expect::kDeleted;
-    } else if (pick->second == Expect::kRunning) {
-      v1::PauseServiceRequest request;
-      request.set_service_arn(pick->first);
-      v1::PauseServiceResponse response;
-      status = Send(replica, &v1::ServiceManager::Stub::PauseService, request,
-                    response);
-      arn = pick->first;
-      operation_id = response.operation_id();
-      next = Expect::kPaused;
     } else {
-      v1::ResumeServiceRequest request;
-      request.set_service_arn(pick->first);
-      v1::ResumeServiceResponse response;
-      status = Send(replica, &v1::ServiceManager::Stub::ResumeService, request,
-                    response);
+      // Delete, pause or resume the service picked: each names it by ARN and
+      // answers with an operation id.
       arn = pick->first;
-      operation_id = response.operation_id();
+      auto start = [&](auto method, auto request, auto response) {
+        request.set_service_arn(arn);
+        status = Send(replica, method, request, response);
+        operation_id = response.operation_id();
+      };
+      if (roll < 30) {
+        start(&v1::ServiceManager::Stub::DeleteService,
+              v1::DeleteServiceRequest{}, v1::DeleteServiceResponse{});
+        next = Expect::kDeleted;
+      } else if (pick->second == Expect::kRunning) {
+        start(&v1::ServiceManager::Stub::PauseService,
+              v1::PauseServiceRequest{}, v1::PauseServiceResponse{});
+        next = Expect::kPaused;
+      } else {
+        start(&v1::ServiceManager::Stub::ResumeService,
+              v1::ResumeServiceRequest{}, v1::ResumeServiceResponse{});
+      }
     }
     if (status.ok()) {
       ledger_.Acked(arn, operation_id, replica.id, next);
