@@ -183,7 +183,7 @@ struct PostgresStore::ListenSession {
 };
 
 struct PostgresStore::Tx {
-  pqxx::dbtransaction& t;
+  pqxx::transaction_base& t;
   // Told to the observer once the transaction commits.
   std::vector<Change> changes;
   // Roll back although the body succeeded (validate_only).
@@ -1602,31 +1602,12 @@ absl::Status PostgresStore::RenewLeases(
 
 std::vector<absl::Status> PostgresStore::FinishOperations(
     const std::vector<Finish>& finishes, absl::Time now) {
-  // One transaction, so the batch shares one commit (and one turn of the
-  // cluster's NOTIFY commit lock); each finish runs in a savepoint of its
-  // own, so it is all or nothing on its own, as on SQLite.
+  // One transaction each: every finish is all or nothing on its own.
   std::vector<absl::Status> statuses;
-  const absl::Status batch =
-      BackgroundWrite("finish operations", [&](Tx& tx) -> absl::Status {
-        statuses.clear();
-        tx.changes.clear();
-        for (const Finish& finish : finishes) {
-          pqxx::subtransaction savepoint(tx.t, "finish");
-          Tx one{savepoint, {}, false};
-          absl::Status status = FinishOne(one, finish, now);
-          if (status.ok()) {
-            savepoint.commit();
-            tx.changes.insert(tx.changes.end(), one.changes.begin(),
-                              one.changes.end());
-          } else {
-            savepoint.abort();
-          }
-          statuses.push_back(std::move(status));
-        }
-        return absl::OkStatus();
-      });
-  if (!batch.ok()) {
-    return std::vector<absl::Status>(finishes.size(), batch);
+  for (const Finish& finish : finishes) {
+    statuses.push_back(BackgroundWrite("finish operation", [&](Tx& tx) {
+      return FinishOne(tx, finish, now);
+    }));
   }
   return statuses;
 }

@@ -348,8 +348,9 @@ class Store {
                             now)
         .front();
   }
-  // Ends several operations as FinishOperation would, each all or nothing,
-  // committed together. One status each, in order.
+  // Ends several operations as FinishOperation would, each all or nothing:
+  // SQLite commits them together, PostgreSQL one transaction each. One
+  // status each, in order.
   virtual std::vector<absl::Status> FinishOperations(
       const std::vector<Finish>& finishes, absl::Time now) = 0;
 
