@@ -62,8 +62,10 @@ constexpr PreparedStatement kPreparedStatements[] = {
     {kLockService,
      "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = $1"
                                        " FOR UPDATE"},
-    {kSnapshotById, SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = $1"},
-    {kSnapshotByPk, SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = $1"},
+    {kSnapshotById, "SELECT " SM_SNAPSHOT_COLUMNS
+                    " FROM service_snapshot_source WHERE service_id = $1"},
+    {kSnapshotByPk, "SELECT " SM_SNAPSHOT_COLUMNS
+                    " FROM service_snapshot_source WHERE pk = $1"},
 };
 
 }  // namespace
@@ -1172,13 +1174,12 @@ absl::StatusOr<Page<Operation>> PostgresStore::ListOperations(
     }
     std::vector<int64_t> seqs;
     for (const pqxx::row& r : tx.t.exec_params(
-             "SELECT " SM_OPERATION_COLUMNS
-             ", o.seq FROM operations o JOIN services s"
-             " ON s.pk = o.service_pk WHERE o.service_pk = $1 AND o.seq < $2"
+             "SELECT " SM_OPERATION_SUMMARY_COLUMNS
+             " FROM operations o WHERE o.service_pk = $1 AND o.seq < $2"
              " ORDER BY o.seq DESC LIMIT $3",
              row.pk, before, page_size + 1)) {
-      page.items.push_back(ReadOperation(PgRow(r)));
-      seqs.push_back(PgRow(r).Int(kOperationColumns));
+      page.items.push_back(ReadOperationSummary(PgRow(r), row.service));
+      seqs.push_back(PgRow(r).Int(kOperationSummarySeqColumn));
     }
     if (static_cast<int>(page.items.size()) > page_size) {
       page.items.pop_back();

@@ -166,8 +166,10 @@ class SqliteRow {
   SQLite::Statement* statement_;
 };
 
-constexpr char kSelectService[] =
-    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = ?";
+// By id, from the service_snapshots row (one B-tree), which triggers keep
+// in step with services in every transaction.
+constexpr char kSelectService[] = "SELECT " SM_SERVICE_COLUMNS(
+    "s") " FROM service_snapshots s WHERE service_id = ?";
 constexpr char kSelectLiveServices[] =
     "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s"
     " WHERE deleted_at IS NULL AND pk > ? ORDER BY pk LIMIT ?";
@@ -320,9 +322,10 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
   return version;
 }
 
-constexpr char kSnapshotById[] =
-    SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = ?";
-constexpr char kSnapshotByPk[] = SM_SELECT_SERVICE_SNAPSHOT " WHERE s.pk = ?";
+constexpr char kSnapshotById[] = "SELECT " SM_SNAPSHOT_COLUMNS
+                                 " FROM service_snapshots WHERE service_id = ?";
+constexpr char kSnapshotByPk[] =
+    "SELECT " SM_SNAPSHOT_COLUMNS " FROM service_snapshot_source WHERE pk = ?";
 
 // The service the snapshot statement `q` stands on.
 Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
@@ -1102,17 +1105,16 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
         }
         Page<Operation> page;
         std::vector<int64_t> seqs;
-        Query q(c, "SELECT " SM_OPERATION_COLUMNS
-                   ", o.seq FROM operations o JOIN services s"
-                   " ON s.pk = o.service_pk"
-                   " WHERE o.service_pk = ? AND o.seq < ?"
+        Query q(c, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
+                   " FROM operations o WHERE o.service_pk = ? AND o.seq < ?"
                    " ORDER BY o.seq DESC LIMIT ?");
         q->bind(1, row.pk);
         q->bind(2, before);
         q->bind(3, page_size + 1);
         while (q->executeStep()) {
-          page.items.push_back(ReadOperation(SqliteRow(*q)));
-          seqs.push_back(q->getColumn(kOperationColumns).getInt64());
+          page.items.push_back(
+              ReadOperationSummary(SqliteRow(*q), row.service));
+          seqs.push_back(q->getColumn(kOperationSummarySeqColumn).getInt64());
         }
         if (static_cast<int>(page.items.size()) > page_size) {
           page.items.pop_back();

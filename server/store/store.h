@@ -237,7 +237,8 @@ class Store {
       const domain::ServiceRef& service, absl::string_view image_identifier,
       bool validate_only) = 0;
 
-  // The service's operations, newest first.
+  // The service's operations, newest first, as summaries: without their
+  // deadlines and errors.
   virtual absl::StatusOr<Page<domain::Operation>> ListOperations(
       const domain::ServiceRef& service, int page_size,
       absl::string_view page_token) = 0;

@@ -129,29 +129,21 @@ inline constexpr int kConnectionColumns = 3;
   ".service_pk AND cc.version = " t                                \
   ".version LEFT JOIN connections cn ON cn.pk = cc.connection_pk"
 
-// A whole service (its configuration and both image versions) in one
-// statement; the caller adds the WHERE clause. The environment is loaded
-// apart, only if the configuration has one.
-#define SM_SELECT_SERVICE_SNAPSHOT \
-  "SELECT " SM_SERVICE_COLUMNS("s") ", " SM_CONFIG_COLUMNS(               \
-      "c") ", d.version, d.image_identifier, d.recorded_at,"              \
-           " l.version, l.image_identifier, l.recorded_at, "              \
-           SM_CONNECTION_COLUMNS                                          \
-           ", CASE WHEN EXISTS (SELECT 1 FROM service_config_env e"       \
-           "  WHERE e.service_pk = s.pk AND e.version = s.config_version)" \
-           " THEN 1 ELSE 0 END,"                                          \
-           " p.address || ':' || p.port"                                  \
-           " FROM services s"                                             \
-           " LEFT JOIN service_configs c"                                 \
-           "  ON c.service_pk = s.pk AND c.version = s.config_version"    \
-           SM_JOIN_CONNECTION("c")                                        \
-           " LEFT JOIN service_images d"                                  \
-           "  ON d.service_pk = s.pk AND d.version = "                    \
-           "s.deployed_image_version"                                     \
-           " LEFT JOIN service_images l ON s.deleted_at IS NULL"          \
-           "  AND l.service_pk = s.pk AND l.version = (SELECT MAX(version)" \
-           "   FROM service_images WHERE service_pk = s.pk)"              \
-           " LEFT JOIN service_endpoints p ON p.service_pk = s.pk"
+// A whole service (its configuration, both image versions, its connection
+// and endpoint) as one row of the view service_snapshot_source, which
+// SQLite also keeps as the table service_snapshots (migrations/0007,
+// migrations/postgres/0004). The environment is loaded apart, only if the
+// configuration has one.
+#define SM_SNAPSHOT_COLUMNS                                                  \
+  "pk, service_id, name, url, status, config_version,"                       \
+  " deployed_image_version, created_at, updated_at, deleted_at, revision,"   \
+  " account_id, image_identifier, image_repository_type, port,"              \
+  " start_command, auto_deployments_enabled, cpu, memory, health_protocol,"  \
+  " health_path, health_interval, health_timeout, health_healthy_threshold," \
+  " health_unhealthy_threshold, deployed_version, deployed_identifier,"      \
+  " deployed_recorded_at, latest_version, latest_identifier,"                \
+  " latest_recorded_at, connection_account_id, connection_name,"             \
+  " connection_id, has_env, endpoint"
 
 // The columns ReadOperation reads, first in a SELECT from operations o JOIN
 // services s.
@@ -160,6 +152,14 @@ inline constexpr int kConnectionColumns = 3;
   " o.updated_at, o.ended_at, o.deadline_at, o.error_code, o.error_message," \
   " s.account_id"
 inline constexpr int kOperationColumns = 12;
+
+// An operation's summary, what ListOperations answers, from operations o:
+// the index operations_by_service holds these columns (migrations/0007), so
+// a page is read from it alone. The last column is the keyset's seq.
+#define SM_OPERATION_SUMMARY_COLUMNS                                           \
+  "o.operation_id, o.type, o.status, o.started_at, o.updated_at, o.ended_at, " \
+  "o.seq"
+inline constexpr int kOperationSummarySeqColumn = 6;
 
 // The columns FindOperationRow reads, from operations.
 #define SM_OPERATION_ROW_COLUMNS                                          \
@@ -251,7 +251,7 @@ void ReadEnv(const Row& r, int first, domain::ServiceConfig& config) {
   vars[r.Text(first + 1)] = r.Text(first + 2);
 }
 
-// The service a SM_SELECT_SERVICE_SNAPSHOT row stands on, and whether its
+// The service a SM_SNAPSHOT_COLUMNS row stands on, and whether its
 // configuration has an environment to load.
 struct Snapshot {
   ServiceRow row;
@@ -310,6 +310,28 @@ domain::Operation ReadOperation(const Row& r) {
     op.error_message = r.Text(10);
   }
   op.service_account_id = r.Text(11);
+  return op;
+}
+
+// An operation of `service` from SM_OPERATION_SUMMARY_COLUMNS: no deadline
+// or error.
+template <typename Row>
+domain::Operation ReadOperationSummary(const Row& r,
+                                       const domain::Service& service) {
+  domain::Operation op;
+  op.id = r.Text(0);
+  op.type = domain::ParseOperationType(r.Text(1)).value_or(
+      domain::OperationType::kCreateService);
+  op.status = domain::ParseOperationStatus(r.Text(2)).value_or(
+      domain::OperationStatus::kPending);
+  op.service_id = service.id;
+  op.service_name = service.name;
+  op.service_account_id = service.account_id;
+  op.started_at = FromMicros(r.Int(3));
+  op.updated_at = FromMicros(r.Int(4));
+  if (std::optional<int64_t> ended = NullableInt(r, 5)) {
+    op.ended_at = FromMicros(*ended);
+  }
   return op;
 }
 

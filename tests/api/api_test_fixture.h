@@ -38,6 +38,7 @@
 #include "tests/testing/postgres_schema.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/sequential_ids.h"
+#include "tests/testing/snapshot_check.h"
 #include "worker/operation_worker.h"
 
 namespace servicemanager::api {
@@ -141,7 +142,10 @@ class ApiTest : public ::testing::Test {
     worker_.reset();
     store_.reset();  // Before its schema goes.
     schema_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    if (!dir_.empty()) {
+      testing::ExpectSnapshotsMatchSources((dir_ / "db.sqlite").string());
+      std::filesystem::remove_all(dir_);
+    }
   }
 
   // Calls `method` on the stub and records the outcome.

@@ -26,6 +26,7 @@
 #include "tests/store/temp_dir.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/sequential_ids.h"
+#include "tests/testing/snapshot_check.h"
 #include "tests/testing/status_matchers.h"
 
 namespace {
@@ -95,6 +96,7 @@ class SqliteStoreTest : public ::testing::Test {
 
   void TearDown() override {
     store_.reset();
+    servicemanager::testing::ExpectSnapshotsMatchSources(options_.path);
     dir_.reset();
   }
 

@@ -23,6 +23,7 @@
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/faulty_runtime.h"
 #include "tests/testing/sequential_ids.h"
+#include "tests/testing/snapshot_check.h"
 #include "tests/testing/status_matchers.h"
 
 namespace {
@@ -81,6 +82,8 @@ class OperationWorkerTest : public ::testing::Test {
   void TearDown() override {
     worker_.reset();
     store_.reset();
+    servicemanager::testing::ExpectSnapshotsMatchSources(
+        dir_->File("servicemanager.db"));
     dir_.reset();
   }
 
@@ -132,12 +135,16 @@ class OperationWorkerTest : public ::testing::Test {
     return accepted.ok() ? *accepted : Accepted{};
   }
 
-  // The service's newest operation.
+  // The service's newest operation, whole (a listing has no errors).
   Operation Latest(const Service& service) {
     auto page = store_->ListOperations(Ref(service), 1, "");
     EXPECT_THAT(page, IsOk());
     EXPECT_THAT(page->items, SizeIs(1));
-    return page.ok() && !page->items.empty() ? page->items[0] : Operation{};
+    if (!page.ok() || page->items.empty()) return Operation{};
+    auto op = store_->GetOperation(servicemanager::domain::AccountScope{},
+                                   page->items[0].id);
+    EXPECT_THAT(op, IsOk());
+    return op.ok() ? *op : Operation{};
   }
 
   std::optional<SimulatedRuntime::Instance> Instance(const Service& service) {
