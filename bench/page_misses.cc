@@ -1,10 +1,11 @@
-// sm_bench_page_misses: how many pages a DescribeService reads that are not
-// in the reader's page cache, on a database seeded by sm_bench_seed, for a
-// given page cache size. It runs the server's own service snapshot query
-// (store/store_common.h) for services picked at random, after as many
-// unmeasured calls to warm the cache, and prints
+// sm_bench_page_misses: how many pages a DescribeService, or a first page of
+// ListOperations, reads that are not in the reader's page cache, on a
+// database seeded by sm_bench_seed, for a given page cache size. It runs the
+// server's own statements (store/store_common.h, store/sqlite_store.cc) for
+// services picked at random, after as many unmeasured calls to warm the
+// cache, and prints
 //
-//   result cache_kib=K calls=N misses_per_call=M
+//   result scenario=S cache_kib=K calls=N misses_per_call=M
 //
 // A miss is a page SQLite reads from the file: a pread system call, and the
 // cost the large database has that the small one (cached whole) has not.
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "SQLiteCpp/Database.h"
@@ -22,13 +24,35 @@
 #include "absl/strings/str_format.h"
 #include "store/store_common.h"
 
+namespace {
+
+int CacheMisses(SQLite::Database& db) {
+  int current = 0;
+  int highwater = 0;
+  sqlite3_db_status(db.getHandle(), SQLITE_DBSTATUS_CACHE_MISS, &current,
+                    &highwater, 0);
+  return current;
+}
+
+void RunAll(SQLite::Statement& q) {
+  while (q.executeStep()) {
+  }
+  q.reset();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   std::string path;
+  std::string scenario = "describe";
   int cache_kib = 8192;
   int calls = 20000;
-  CLI::App app{"Page cache misses per DescribeService."};
+  CLI::App app{"Page cache misses per DescribeService or ListOperations."};
   app.add_option("--db", path, "a database seeded by sm_bench_seed")
       ->required();
+  app.add_option("--scenario", scenario)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"describe", "list_operations"}));
   app.add_option("--cache-kib", cache_kib, "the reader's page cache")
       ->capture_default_str()
       ->check(CLI::Range(64, 1 << 22));
@@ -40,47 +64,47 @@ int main(int argc, char** argv) {
   try {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
     db.exec(absl::StrCat("PRAGMA cache_size = -", cache_kib));
-    SQLite::Statement max_pk(db, "SELECT MAX(pk) FROM services");
-    if (!max_pk.executeStep() || max_pk.getColumn(0).isNull()) {
+    // The ids are read first, so that looking one up costs the calls no page.
+    std::vector<std::string> ids;
+    SQLite::Statement all(db, "SELECT service_id FROM services");
+    while (all.executeStep()) ids.push_back(all.getColumn(0).getString());
+    if (ids.empty()) {
       std::cerr << "no services in " << path << "\n";
       return 1;
     }
-    const int64_t services = max_pk.getColumn(0).getInt64();
-    SQLite::Statement id_of(db, "SELECT service_id FROM services WHERE pk = ?");
-    SQLite::Statement describe(
-        db, SM_SELECT_SERVICE_SNAPSHOT " WHERE s.service_id = ?");
+    SQLite::Statement describe(db, "SELECT " SM_SNAPSHOT_COLUMNS
+                                   " FROM service_snapshots"
+                                   " WHERE service_id = ?");
+    SQLite::Statement find(db, "SELECT " SM_SERVICE_COLUMNS(
+                                   "s") " FROM service_snapshots s"
+                                        " WHERE service_id = ?");
+    SQLite::Statement page(db, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
+                               " FROM operations o WHERE o.service_pk = ?"
+                               " AND o.seq < ? ORDER BY o.seq DESC LIMIT 21");
     // One read transaction, as a server reader holds between writes.
     db.exec("BEGIN");
     absl::BitGen bitgen;
-    int64_t measured_from = 0;
+    int measured_from = 0;
     for (int i = 0; i < 2 * calls; ++i) {
-      int current = 0;
-      int highwater = 0;
-      if (i == calls) {
-        sqlite3_db_status(db.getHandle(), SQLITE_DBSTATUS_CACHE_MISS, &current,
-                          &highwater, 0);
-        measured_from = current;
-      }
-      id_of.bind(1, absl::Uniform<int64_t>(bitgen, 1, services + 1));
-      if (!id_of.executeStep()) {
-        id_of.reset();
+      if (i == calls) measured_from = CacheMisses(db);
+      const std::string& id = ids[absl::Uniform<size_t>(bitgen, 0, ids.size())];
+      if (scenario == "describe") {
+        describe.bind(1, id);
+        RunAll(describe);
         continue;
       }
-      describe.bind(1, id_of.getColumn(0).getString());
-      id_of.reset();
-      while (describe.executeStep()) {
+      find.bind(1, id);
+      if (find.executeStep()) {
+        page.bind(1, find.getColumn(0).getInt64());
+        page.bind(2, INT64_MAX);
+        RunAll(page);
       }
-      describe.reset();
+      find.reset();
     }
-    int current = 0;
-    int highwater = 0;
-    sqlite3_db_status(db.getHandle(), SQLITE_DBSTATUS_CACHE_MISS, &current,
-                      &highwater, 0);
-    // The id lookup reads the services row's page, which the describe then
-    // finds cached: the misses are the describe's.
     std::cout << absl::StrFormat(
-        "result cache_kib=%d calls=%d misses_per_call=%.2f\n", cache_kib, calls,
-        static_cast<double>(current - measured_from) / calls);
+        "result scenario=%s cache_kib=%d calls=%d misses_per_call=%.2f\n",
+        scenario, cache_kib, calls,
+        static_cast<double>(CacheMisses(db) - measured_from) / calls);
   } catch (const std::exception& e) {
     std::cerr << "sm_bench_page_misses: " << e.what() << "\n";
     return 1;

@@ -45,15 +45,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# seed NAME ARGS...: seeds $data/NAME/servicemanager.db once.
+# seed NAME ARGS...: seeds $data/NAME/servicemanager.db once for these
+# arguments and this schema (a new migration seeds again).
 seed() {
   local name="$1"; shift
   local marker="$data/$name/seeded-with"
-  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$*" ]; then return; fi
+  local with
+  with="$* schema=$(cat migrations/*.up.sql | md5sum | cut -c1-12)"
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$with" ]; then return; fi
   rm -rf "${data:?}/$name"
   mkdir -p "$data/$name"
   "$bin/sm_bench_seed" --db "$data/$name/servicemanager.db" "$@" >&2
-  echo "$*" > "$marker"
+  echo "$with" > "$marker"
 }
 # A fresh copy of a seeded database, for a run that writes.
 copy_of() {
