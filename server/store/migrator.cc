@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "store/sqlite_status.h"
 
@@ -25,6 +26,11 @@ std::string MigrationChecksum(const std::string& text) {
     hash *= 0x100000001b3ULL;
   }
   return absl::StrFormat("%016x", hash);
+}
+
+void LogApplyingMigration(const Migration& m) {
+  common::Log(common::LogLevel::kInfo, "applying migration",
+              {{"version", m.version}, {"name", m.name}});
 }
 
 absl::Status CheckAppliedMigrations(const std::map<int, std::string>& applied,
@@ -78,6 +84,7 @@ absl::Status Migrate(SQLite::Database& db,
       if (applied.contains(m.version)) {
         continue;
       }
+      LogApplyingMigration(m);
       SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
       db.exec(m.sql);
       SQLite::Statement record(

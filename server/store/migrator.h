@@ -27,6 +27,10 @@ const std::vector<Migration>& EmbeddedPostgresMigrations();
 // The checksum schema_migrations keeps of a migration's text.
 std::string MigrationChecksum(const std::string& sql);
 
+// Logs that `m` is being applied: a migration may rewrite a large table, and
+// the line tells an operator why start-up waits.
+void LogApplyingMigration(const Migration& m);
+
 // FAILED_PRECONDITION if a database that has the migrations `applied`
 // (version to checksum) has one that `migrations` does not know (a newer
 // schema) or one whose checksum differs.

@@ -598,6 +598,7 @@ absl::Status MigratePostgres(pqxx::connection& c,
   RETURN_IF_ERROR(CheckAppliedMigrations(applied, migrations));
   for (const Migration& m : migrations) {
     if (applied.contains(m.version)) continue;
+    LogApplyingMigration(m);
     t.exec(m.sql);
     t.exec_params(
         "INSERT INTO schema_migrations (version, name, checksum, applied_at)"

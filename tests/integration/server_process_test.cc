@@ -35,6 +35,8 @@ using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
 using ::servicemanager::testing::WaitForReadyEndpoint;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 class ServerProcessTest : public ::testing::Test {
  protected:
@@ -187,6 +189,17 @@ TEST_F(ServerProcessTest, SigkillWithPendingOperationsThenRestartFinishesThem) {
     EXPECT_EQ(pause.type(), v1::PAUSE_SERVICE);
     EXPECT_EQ(pause.status(), v1::SUCCEEDED);
   }
+}
+
+TEST_F(ServerProcessTest, StartUpSaysWhichMigrationsItAppliesAndOnlyOnce) {
+  StartServer(/*worker_delay_ms=*/100);
+  EXPECT_THAT(ReadFile(dir_ / "server-1.log"),
+              HasSubstr("applying migration version=7 "
+                        "name=0007_service_snapshots.up.sql"));
+  KillServer();
+  StartServer(/*worker_delay_ms=*/100);
+  EXPECT_THAT(ReadFile(dir_ / "server-2.log"),
+              Not(HasSubstr("applying migration")));
 }
 
 TEST_F(ServerProcessTest, SmctlWalkthrough) {
