@@ -286,22 +286,31 @@ Snapshot ReadSnapshot(const Row& r) {
   return snapshot;
 }
 
-// An operation from the first kOperationColumns columns.
+// What an operation row and an operation summary share: id, type and status
+// in columns 0 to 2, and its started, updated and ended times from column
+// `times`.
 template <typename Row>
-domain::Operation ReadOperation(const Row& r) {
+domain::Operation ReadOperationFields(const Row& r, int times) {
   domain::Operation op;
   op.id = r.Text(0);
   op.type = domain::ParseOperationType(r.Text(1)).value_or(
       domain::OperationType::kCreateService);
   op.status = domain::ParseOperationStatus(r.Text(2)).value_or(
       domain::OperationStatus::kPending);
-  op.service_id = r.Text(3);
-  op.service_name = r.Text(4);
-  op.started_at = FromMicros(r.Int(5));
-  op.updated_at = FromMicros(r.Int(6));
-  if (std::optional<int64_t> ended = NullableInt(r, 7)) {
+  op.started_at = FromMicros(r.Int(times));
+  op.updated_at = FromMicros(r.Int(times + 1));
+  if (std::optional<int64_t> ended = NullableInt(r, times + 2)) {
     op.ended_at = FromMicros(*ended);
   }
+  return op;
+}
+
+// An operation from the first kOperationColumns columns.
+template <typename Row>
+domain::Operation ReadOperation(const Row& r) {
+  domain::Operation op = ReadOperationFields(r, 5);
+  op.service_id = r.Text(3);
+  op.service_name = r.Text(4);
   if (std::optional<int64_t> deadline = NullableInt(r, 8)) {
     op.deadline_at = FromMicros(*deadline);
   }
@@ -318,20 +327,10 @@ domain::Operation ReadOperation(const Row& r) {
 template <typename Row>
 domain::Operation ReadOperationSummary(const Row& r,
                                        const domain::Service& service) {
-  domain::Operation op;
-  op.id = r.Text(0);
-  op.type = domain::ParseOperationType(r.Text(1)).value_or(
-      domain::OperationType::kCreateService);
-  op.status = domain::ParseOperationStatus(r.Text(2)).value_or(
-      domain::OperationStatus::kPending);
+  domain::Operation op = ReadOperationFields(r, 3);
   op.service_id = service.id;
   op.service_name = service.name;
   op.service_account_id = service.account_id;
-  op.started_at = FromMicros(r.Int(3));
-  op.updated_at = FromMicros(r.Int(4));
-  if (std::optional<int64_t> ended = NullableInt(r, 5)) {
-    op.ended_at = FromMicros(*ended);
-  }
   return op;
 }
 
