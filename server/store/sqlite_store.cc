@@ -138,6 +138,24 @@ class SqliteStore::ReadLease {
   int64_t generation_;
 };
 
+std::optional<int64_t> SnapshotKey(absl::string_view service_id) {
+  constexpr size_t kDigits = 15;
+  if (service_id.size() < kDigits) return std::nullopt;
+  int64_t key = 0;
+  for (char ch : service_id.substr(service_id.size() - kDigits)) {
+    int digit;
+    if (ch >= '0' && ch <= '9') {
+      digit = ch - '0';
+    } else if (ch >= 'a' && ch <= 'f') {
+      digit = ch - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    key = key * 16 + digit;
+  }
+  return key;
+}
+
 namespace {
 
 // Resets a statement when it goes out of scope, so that it keeps no read
@@ -166,10 +184,13 @@ class SqliteRow {
   SQLite::Statement* statement_;
 };
 
-// By id, from the service_snapshots row (one B-tree), which triggers keep
-// in step with services in every transaction.
-constexpr char kSelectService[] = "SELECT " SM_SERVICE_COLUMNS(
-    "s") " FROM service_snapshots s WHERE service_id = ?";
+// A service by the key of its service_snapshots row (one B-tree), which
+// triggers keep in step with services in every transaction; or, if another
+// service has that row (their ids end alike), from services by id.
+constexpr char kSelectServiceByKey[] = "SELECT " SM_SERVICE_COLUMNS(
+    "s") " FROM service_snapshots s WHERE snapshot_key = ? AND service_id = ?";
+constexpr char kSelectServiceById[] =
+    "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = ?";
 constexpr char kSelectLiveServices[] =
     "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s"
     " WHERE deleted_at IS NULL AND pk > ? ORDER BY pk LIMIT ?";
@@ -322,10 +343,40 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
   return version;
 }
 
+// As kSelectService*, all of DescribeService's columns: the table's row, or
+// the view it copies.
+constexpr char kSnapshotByKey[] =
+    "SELECT " SM_SNAPSHOT_COLUMNS
+    " FROM service_snapshots WHERE snapshot_key = ? AND service_id = ?";
 constexpr char kSnapshotById[] = "SELECT " SM_SNAPSHOT_COLUMNS
-                                 " FROM service_snapshots WHERE service_id = ?";
+                                 " FROM service_snapshot_source"
+                                 " WHERE service_id = ?";
 constexpr char kSnapshotByPk[] =
     "SELECT " SM_SNAPSHOT_COLUMNS " FROM service_snapshot_source WHERE pk = ?";
+
+// `read` of the row that service `ref` has in statement `by_key` (bound to
+// its snapshot key and id) or else in `by_id` (bound to its id). NOT_FOUND if
+// neither has it, or it is of another account or name.
+template <typename Read>
+auto ReadServiceBy(Connection& c, const domain::ServiceRef& ref,
+                   const char* by_key, const char* by_id, Read read)
+    -> absl::StatusOr<decltype(read(std::declval<SQLite::Statement&>()))> {
+  if (const std::optional<int64_t> key = SnapshotKey(ref.id)) {
+    Query q(c, by_key);
+    q->bind(1, *key);
+    q->bind(2, ref.id);
+    if (q->executeStep()) {
+      if (!IsService(SqliteRow(*q), ref)) return ServiceNotFound(ref);
+      return read(*q);
+    }
+  }
+  Query q(c, by_id);
+  q->bind(1, ref.id);
+  if (!q->executeStep() || !IsService(SqliteRow(*q), ref)) {
+    return ServiceNotFound(ref);
+  }
+  return read(*q);
+}
 
 // The service the snapshot statement `q` stands on.
 Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
@@ -339,12 +390,9 @@ Service ReadServiceSnapshot(Connection& c, SQLite::Statement& q) {
 
 absl::StatusOr<Service> ReadServiceSnapshot(Connection& c,
                                             const domain::ServiceRef& ref) {
-  Query q(c, kSnapshotById);
-  q->bind(1, ref.id);
-  if (!q->executeStep() || !IsService(SqliteRow(*q), ref)) {
-    return ServiceNotFound(ref);
-  }
-  return ReadServiceSnapshot(c, *q);
+  return ReadServiceBy(
+      c, ref, kSnapshotByKey, kSnapshotById,
+      [&](SQLite::Statement& q) { return ReadServiceSnapshot(c, q); });
 }
 
 // The service with internal key `pk`, complete, as the transaction sees it.
@@ -357,12 +405,9 @@ Service LoadService(Connection& c, int64_t pk) {
 
 absl::StatusOr<ServiceRow> FindService(Connection& c,
                                        const domain::ServiceRef& service) {
-  Query q(c, kSelectService);
-  q->bind(1, service.id);
-  if (!q->executeStep() || !IsService(SqliteRow(*q), service)) {
-    return ServiceNotFound(service);
-  }
-  return ReadServiceRow(SqliteRow(*q));
+  return ReadServiceBy(
+      c, service, kSelectServiceByKey, kSelectServiceById,
+      [](SQLite::Statement& q) { return ReadServiceRow(SqliteRow(q)); });
 }
 
 void SetServiceStatus(Connection& c, int64_t pk, ServiceStatus status,

@@ -53,6 +53,11 @@ struct SqliteOptions : StoreOptions {
   int max_writes_per_commit = 256;
 };
 
+// The key of service `service_id`'s row in service_snapshots: its last 15
+// hex digits as an integer, as the services.snapshot_key column computes it
+// (migrations/0008). None if those are not lowercase hex digits.
+std::optional<int64_t> SnapshotKey(absl::string_view service_id);
+
 class SqliteStore final : public Store {
  public:
   // Opens the database, sets its PRAGMAs and applies the embedded migrations.

@@ -44,6 +44,7 @@ using ::servicemanager::domain::Tag;
 using ::servicemanager::store::Accepted;
 using ::servicemanager::store::NewService;
 using ::servicemanager::store::Page;
+using ::servicemanager::store::SnapshotKey;
 using ::servicemanager::store::SqliteOptions;
 using ::servicemanager::store::SqliteStore;
 using ::servicemanager::store::Work;
@@ -84,6 +85,23 @@ NewService MakeService(const std::string& name,
   service.config.instance.memory = "2048";
   return service;
 }
+
+// Sequential ids; once `end_alike` is set, service ids that all end in the
+// same 15 hex digits, so that their services share one service_snapshots key.
+class TestIds final : public ::servicemanager::common::IdGenerator {
+ public:
+  std::string NewServiceId() override {
+    const std::string id = sequential_.NewServiceId();
+    return end_alike ? absl::StrCat(id.substr(15), "00000000000abcd") : id;
+  }
+  std::string NewOperationId() override { return sequential_.NewOperationId(); }
+  std::string NewUrlLabel() override { return sequential_.NewUrlLabel(); }
+
+  std::atomic<bool> end_alike = false;
+
+ private:
+  SequentialIds sequential_;
+};
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -169,7 +187,7 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<TempDir> dir_;
   SqliteOptions options_;
   FakeClock clock_;
-  SequentialIds ids_;
+  TestIds ids_;
   std::unique_ptr<SqliteStore> store_;
 };
 
@@ -249,6 +267,31 @@ TEST_F(SqliteStoreTest, GetServiceNeedsTheRightIdAndName) {
   EXPECT_THAT(
       store_->ListOperations({kAccount, "other-name", service.id}, 20, ""),
       StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(SqliteStoreTest, ServicesWhoseIdsEndAlikeEachAnswerTheirOwnState) {
+  ids_.end_alike = true;
+  Service first = CreateRunning("first");
+  Service second = CreateRunning("second");
+  ASSERT_NE(first.id, second.id);
+  ASSERT_EQ(SnapshotKey(first.id), SnapshotKey(second.id));
+
+  // Whichever service changed last holds the shared row; the other is read,
+  // and changed, from the tables the row copies.
+  StartOk(first, OperationType::kPauseService);
+  EXPECT_EQ(Get(first).status, ServiceStatus::kOperationInProgress);
+  EXPECT_EQ(Get(second).status, ServiceStatus::kRunning);
+  FinishAll(true);
+  StartOk(second, OperationType::kDeleteService);
+  FinishAll(true);
+
+  EXPECT_EQ(Get(first).name, "first");
+  EXPECT_EQ(Get(first).status, ServiceStatus::kPaused);
+  EXPECT_EQ(Get(second).name, "second");
+  EXPECT_EQ(Get(second).status, ServiceStatus::kDeleted);
+  EXPECT_THAT(AllOperations(first), SizeIs(2));
+  EXPECT_THAT(store_->GetService({kAccount, "second", first.id}),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(SqliteStoreTest, NamesAreUniquePerAccount) {
