@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/seeded_ids.h"
 #include "echo.grpc.pb.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 
@@ -64,8 +65,8 @@ struct Fixture {
 // account).
 std::string SeededArn(int64_t i) {
   return absl::StrFormat(
-      "arn:aws:apprunner:us-east-1:000000000000:service/svc-%08d/%032x", i,
-      i + 1);
+      "arn:aws:apprunner:us-east-1:000000000000:service/svc-%08d/%s", i,
+      bench::SeededServiceId(i));
 }
 
 bool LoadFixture(v1::ServiceManager::Stub& stub, const Options& options,

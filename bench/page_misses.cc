@@ -64,20 +64,30 @@ int main(int argc, char** argv) {
   try {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
     db.exec(absl::StrCat("PRAGMA cache_size = -", cache_kib));
-    // The ids are read first, so that looking one up costs the calls no page.
-    std::vector<std::string> ids;
-    SQLite::Statement all(db, "SELECT service_id FROM services");
-    while (all.executeStep()) ids.push_back(all.getColumn(0).getString());
+    // The ids and keys are read first, so that looking one up costs the
+    // calls no page.
+    struct Id {
+      std::string id;
+      int64_t snapshot_key;
+    };
+    std::vector<Id> ids;
+    SQLite::Statement all(db, "SELECT service_id, snapshot_key FROM services");
+    while (all.executeStep()) {
+      ids.push_back(
+          {all.getColumn(0).getString(), all.getColumn(1).getInt64()});
+    }
     if (ids.empty()) {
       std::cerr << "no services in " << path << "\n";
       return 1;
     }
-    SQLite::Statement describe(db, "SELECT " SM_SNAPSHOT_COLUMNS
-                                   " FROM service_snapshots"
-                                   " WHERE service_id = ?");
-    SQLite::Statement find(db, "SELECT " SM_SERVICE_COLUMNS(
-                                   "s") " FROM service_snapshots s"
-                                        " WHERE service_id = ?");
+    SQLite::Statement describe(
+        db,
+        "SELECT " SM_SNAPSHOT_COLUMNS
+        " FROM service_snapshots WHERE snapshot_key = ? AND service_id = ?");
+    SQLite::Statement find(
+        db, "SELECT " SM_SERVICE_COLUMNS(
+                "s") " FROM service_snapshots s"
+                     " WHERE snapshot_key = ? AND service_id = ?");
     SQLite::Statement page(db, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
                                " FROM operations o WHERE o.service_pk = ?"
                                " AND o.seq < ? ORDER BY o.seq DESC LIMIT 21");
@@ -87,13 +97,15 @@ int main(int argc, char** argv) {
     int measured_from = 0;
     for (int i = 0; i < 2 * calls; ++i) {
       if (i == calls) measured_from = CacheMisses(db);
-      const std::string& id = ids[absl::Uniform<size_t>(bitgen, 0, ids.size())];
+      const Id& id = ids[absl::Uniform<size_t>(bitgen, 0, ids.size())];
       if (scenario == "describe") {
-        describe.bind(1, id);
+        describe.bind(1, id.snapshot_key);
+        describe.bind(2, id.id);
         RunAll(describe);
         continue;
       }
-      find.bind(1, id);
+      find.bind(1, id.snapshot_key);
+      find.bind(2, id.id);
       if (find.executeStep()) {
         page.bind(1, find.getColumn(0).getInt64());
         page.bind(2, INT64_MAX);

@@ -46,12 +46,12 @@ cleanup() {
 trap cleanup EXIT
 
 # seed NAME ARGS...: seeds $data/NAME/servicemanager.db once for these
-# arguments and this schema (a new migration seeds again).
+# arguments, this schema and this seeder (a change to either seeds again).
 seed() {
   local name="$1"; shift
   local marker="$data/$name/seeded-with"
   local with
-  with="$* schema=$(cat migrations/*.up.sql | md5sum | cut -c1-12)"
+  with="$* schema=$(cat migrations/*.up.sql bench/seed.cc bench/seeded_ids.h | md5sum | cut -c1-12)"
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$with" ]; then return; fi
   rm -rf "${data:?}/$name"
   mkdir -p "$data/$name"

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/seeded_ids.h"
 #include "store/migrator.h"
 
 namespace {
@@ -30,7 +31,6 @@ struct Options {
   int64_t hot_operations = 0;
 };
 
-std::string ServiceId(int64_t i) { return absl::StrFormat("%032x", i + 1); }
 std::string OperationId(int64_t i) {
   return absl::StrFormat("%08x-0000-4000-8000-%012x", i >> 32, i);
 }
@@ -128,7 +128,7 @@ void Seed(const Options& options) {
     const int64_t pk = i + 1;
     const int64_t created = start + i * 10;
     service.bind(1, pk);
-    service.bind(2, ServiceId(i));
+    service.bind(2, servicemanager::bench::SeededServiceId(i));
     service.bind(3, absl::StrFormat("svc-%08d", i));
     service.bind(4, absl::StrFormat("s%09d.us-east-1.servicemanager.local", i));
     service.bind(5, created);
@@ -154,8 +154,10 @@ void Seed(const Options& options) {
   for (const std::string& sql : indexes) {
     db.exec(sql);
   }
+  // As migrations/0008 fills it: of services whose ids end alike, the last.
   db.exec(
-      "INSERT INTO service_snapshots SELECT * FROM service_snapshot_source");
+      "INSERT OR REPLACE INTO service_snapshots"
+      " SELECT * FROM service_snapshot_source ORDER BY pk");
   for (const std::string& sql : triggers) {
     db.exec(sql);
   }
