@@ -5,6 +5,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -675,6 +676,13 @@ int main(int argc, char** argv) {
   // Lock-order checking costs every absl::Mutex operation a graph lookup; the
   // tests keep it on, the server does not need it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // glibc hands freed memory back to the kernel once 128 KiB lie free at the
+  // top of a thread's arena. Each write batch frees that much and allocates
+  // it again, so every batch cost a madvise, whose TLB flush interrupts both
+  // cores, and page faults to get the memory back: a third of a
+  // PauseService's CPU (BENCHMARKS.md, "Where the time goes"). Memory that
+  // stays free is still handed back above 64 MiB.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   Flags flags;
   CLI::App app{
       "servicemanager: manages web services' lifecycle (create, pause, resume, "
