@@ -30,7 +30,7 @@ tools/install-deps.sh >/dev/null
 build=build-release
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSM_WERROR=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target servicemanager sm_bench_echo \
-  sm_bench_load sm_bench_seed sm_bench_sqlite >/dev/null
+  sm_bench_load sm_bench_seed sm_bench_sqlite sm_bench_page_misses >/dev/null
 bin="$build/bench"
 server="$build/server/servicemanager"
 data="$build/bench-data"
