@@ -679,9 +679,9 @@ int main(int argc, char** argv) {
   // glibc hands freed memory back to the kernel once 128 KiB lie free at the
   // top of a thread's arena. Each write batch frees that much and allocates
   // it again, so every batch cost a madvise, whose TLB flush interrupts both
-  // cores, and page faults to get the memory back: a third of a
-  // PauseService's CPU (BENCHMARKS.md, "Where the time goes"). Memory that
-  // stays free is still handed back above 64 MiB.
+  // cores, and page faults to get the memory back. Keeping it halved a
+  // PauseService's CPU (BENCHMARKS.md, "What random ids cost the writes").
+  // Memory that stays free is still handed back above 64 MiB.
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   Flags flags;
   CLI::App app{
