@@ -141,17 +141,13 @@ class SqliteStore::ReadLease {
 std::optional<int64_t> SnapshotKey(absl::string_view service_id) {
   constexpr size_t kDigits = 15;
   if (service_id.size() < kDigits) return std::nullopt;
-  int64_t key = 0;
-  for (char ch : service_id.substr(service_id.size() - kDigits)) {
-    int digit;
-    if (ch >= '0' && ch <= '9') {
-      digit = ch - '0';
-    } else if (ch >= 'a' && ch <= 'f') {
-      digit = ch - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
-    key = key * 16 + digit;
+  const absl::string_view digits =
+      service_id.substr(service_id.size() - kDigits);
+  // SimpleHexAtoi also takes capitals and a 0x, which the column does not.
+  int64_t key;
+  if (digits.find_first_not_of("0123456789abcdef") != absl::string_view::npos ||
+      !absl::SimpleHexAtoi(digits, &key)) {
+    return std::nullopt;
   }
   return key;
 }
