@@ -89,8 +89,9 @@ int main(int argc, char** argv) {
                 "s") " FROM service_snapshots s"
                      " WHERE snapshot_key = ? AND service_id = ?");
     SQLite::Statement page(db, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
-                               " FROM operations o WHERE o.service_pk = ?"
-                               " AND o.seq < ? ORDER BY o.seq DESC LIMIT 21");
+                               ", o.list_key FROM operation_summaries o"
+                               " WHERE o.list_key >= ? AND o.list_key < ?"
+                               " ORDER BY o.list_key DESC LIMIT 21");
     // One read transaction, as a server reader holds between writes.
     db.exec("BEGIN");
     absl::BitGen bitgen;
@@ -107,8 +108,9 @@ int main(int argc, char** argv) {
       find.bind(1, id.snapshot_key);
       find.bind(2, id.id);
       if (find.executeStep()) {
-        page.bind(1, find.getColumn(0).getInt64());
-        page.bind(2, INT64_MAX);
+        const int64_t first = find.getColumn(0).getInt64() << 32;
+        page.bind(1, first);
+        page.bind(2, first + (int64_t{1} << 32));
         RunAll(page);
       }
       find.reset();

@@ -1140,26 +1140,33 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
       "list operations", [&]() -> absl::StatusOr<Page<Operation>> {
         lease.Snapshot();
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
-        int64_t before = INT64_MAX;
+        // The service's operations are the keys from first to first +
+        // 2^32, numbered in start order (migrations/0009). A token holds
+        // the number of the last operation on its page. Its kind is "n":
+        // a token from before 0009 ("o", a seq) is refused, not misread.
+        const int64_t first = row.pk << 32;
+        int64_t before = int64_t{1} << 32;
         if (!page_token.empty()) {
-          ASSIGN_OR_RETURN(before, DecodeToken(page_token, "o", row.pk));
+          ASSIGN_OR_RETURN(before, DecodeToken(page_token, "n", row.pk));
         }
         Page<Operation> page;
-        std::vector<int64_t> seqs;
+        std::vector<int64_t> numbers;
         Query q(c, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
-                   " FROM operations o WHERE o.service_pk = ? AND o.seq < ?"
-                   " ORDER BY o.seq DESC LIMIT ?");
-        q->bind(1, row.pk);
-        q->bind(2, before);
+                   ", o.list_key FROM operation_summaries o"
+                   " WHERE o.list_key >= ? AND o.list_key < ?"
+                   " ORDER BY o.list_key DESC LIMIT ?");
+        q->bind(1, first);
+        q->bind(2, first + std::min(before, int64_t{1} << 32));
         q->bind(3, page_size + 1);
         while (q->executeStep()) {
           page.items.push_back(
               ReadOperationSummary(SqliteRow(*q), row.service));
-          seqs.push_back(q->getColumn(kOperationSummarySeqColumn).getInt64());
+          numbers.push_back(
+              q->getColumn(kOperationSummaryKeyColumn).getInt64() - first);
         }
         if (static_cast<int>(page.items.size()) > page_size) {
           page.items.pop_back();
-          page.next_token = EncodeToken("o", row.pk, seqs[page_size - 1]);
+          page.next_token = EncodeToken("n", row.pk, numbers[page_size - 1]);
         }
         return page;
       });

@@ -19,6 +19,7 @@
 #include "tests/store/temp_dir.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/sequential_ids.h"
+#include "tests/testing/snapshot_check.h"
 #include "tests/testing/status_matchers.h"
 
 namespace {
@@ -369,6 +370,11 @@ TEST_F(MigratorTest, VersionTwoDatabaseIsUpgradedKeepingServicesAndOperations) {
       {"123456789012", "old-paused", kPaused}, 10, "");
   ASSERT_THAT(domains, IsOk());
   EXPECT_TRUE(domains->domains.items.empty());
+
+  // The tables the migrations filled agree with the rows they were made
+  // from, and with what the store wrote into them after.
+  store->reset();
+  servicemanager::testing::ExpectSnapshotsMatchSources(options_.path);
 }
 
 }  // namespace

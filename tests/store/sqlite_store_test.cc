@@ -605,6 +605,40 @@ TEST_F(SqliteStoreTest, ListOperationsNewestFirstWithPaging) {
   EXPECT_EQ(ids.size(), 5u);
 }
 
+// Operations of services started in turn: each service pages through its
+// own, newest first, wherever the others' fall between them.
+TEST_F(SqliteStoreTest, ListOperationsOfInterleavedServicesPageApart) {
+  Service a = CreateRunning("service-a");
+  Service b = CreateRunning("service-b");
+  for (OperationType type :
+       {OperationType::kPauseService, OperationType::kResumeService,
+        OperationType::kPauseService}) {
+    for (const Service* service : {&a, &b}) {
+      clock_.Advance(absl::Seconds(1));
+      StartOk(*service, type);
+      FinishAll(true);
+    }
+  }
+  for (const Service* service : {&a, &b}) {
+    std::vector<OperationType> listed;
+    std::string token;
+    do {
+      auto page = store_->ListOperations(Ref(*service), 3, token);
+      ASSERT_THAT(page, IsOk());
+      for (const Operation& op : page->items) {
+        EXPECT_EQ(op.service_name, service->name);
+        listed.push_back(op.type);
+      }
+      token = page->next_token;
+    } while (!token.empty() && listed.size() < 10);
+    EXPECT_THAT(listed, ElementsAre(OperationType::kPauseService,
+                                    OperationType::kResumeService,
+                                    OperationType::kPauseService,
+                                    OperationType::kCreateService))
+        << service->name;
+  }
+}
+
 TEST_F(SqliteStoreTest, ListOperationsRefusesATokenOfAnotherService) {
   Service a = CreateRunning("service-a");
   Service b = CreateRunning("service-b");
