@@ -412,6 +412,14 @@ absl::Status PodmanRuntime::Deploy(const Deployment& deployment) {
     for (const std::string& previous : old) {
       restored.Update(StartContainer(previous));
     }
+    // What ran before serves again before the operation says so: it takes
+    // connections (the new health check is the one that failed).
+    if (restored.ok() && !old.empty()) {
+      domain::HealthCheckConfiguration serving = deployment.config.health_check;
+      serving.protocol = domain::HealthCheckProtocol::kTcp;
+      serving.healthy_threshold = 1;
+      restored.Update(WaitHealthy(serving, endpoint));
+    }
     if (!replaced_image.empty()) {
       restored.Update(Tag(replaced_image, copy));
     }
