@@ -22,9 +22,13 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "store/sqlite_store.h"
 #include "store/store_common.h"
 
 namespace {
+
+using ::servicemanager::store::kOperationNumbers;
+using ::servicemanager::store::OperationListKey;
 
 int CacheMisses(SQLite::Database& db) {
   int current = 0;
@@ -108,9 +112,9 @@ int main(int argc, char** argv) {
       find.bind(1, id.snapshot_key);
       find.bind(2, id.id);
       if (find.executeStep()) {
-        const int64_t first = find.getColumn(0).getInt64() << 32;
-        page.bind(1, first);
-        page.bind(2, first + (int64_t{1} << 32));
+        const int64_t pk = find.getColumn(0).getInt64();
+        page.bind(1, OperationListKey(pk, 0));
+        page.bind(2, OperationListKey(pk, kOperationNumbers));
         RunAll(page);
       }
       find.reset();

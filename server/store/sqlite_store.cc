@@ -1140,12 +1140,11 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
       "list operations", [&]() -> absl::StatusOr<Page<Operation>> {
         lease.Snapshot();
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
-        // The service's operations are the keys from first to first +
-        // 2^32, numbered in start order (migrations/0009). A token holds
-        // the number of the last operation on its page. Its kind is "n":
-        // a token from before 0009 ("o", a seq) is refused, not misread.
-        const int64_t first = row.pk << 32;
-        int64_t before = int64_t{1} << 32;
+        // A token holds the number of the last operation on its page. Its
+        // kind is "n": a token from before 0009 ("o", a seq) is refused,
+        // not misread.
+        const int64_t first = OperationListKey(row.pk, 0);
+        int64_t before = kOperationNumbers;
         if (!page_token.empty()) {
           ASSIGN_OR_RETURN(before, DecodeToken(page_token, "n", row.pk));
         }
@@ -1156,7 +1155,8 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
                    " WHERE o.list_key >= ? AND o.list_key < ?"
                    " ORDER BY o.list_key DESC LIMIT ?");
         q->bind(1, first);
-        q->bind(2, first + std::min(before, int64_t{1} << 32));
+        q->bind(2,
+                OperationListKey(row.pk, std::min(before, kOperationNumbers)));
         q->bind(3, page_size + 1);
         while (q->executeStep()) {
           page.items.push_back(

@@ -33,12 +33,12 @@
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
+#include "tests/testing/derived_tables_check.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/faulty_runtime.h"
 #include "tests/testing/postgres_schema.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/sequential_ids.h"
-#include "tests/testing/snapshot_check.h"
 #include "worker/operation_worker.h"
 
 namespace servicemanager::api {
@@ -143,7 +143,7 @@ class ApiTest : public ::testing::Test {
     store_.reset();  // Before its schema goes.
     schema_.reset();
     if (!dir_.empty()) {
-      testing::ExpectSnapshotsMatchSources((dir_ / "db.sqlite").string());
+      testing::ExpectDerivedTablesMatchSources((dir_ / "db.sqlite").string());
       std::filesystem::remove_all(dir_);
     }
   }

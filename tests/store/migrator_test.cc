@@ -17,9 +17,9 @@
 #include "store/sqlite_store.h"
 #include "store/store.h"
 #include "tests/store/temp_dir.h"
+#include "tests/testing/derived_tables_check.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/sequential_ids.h"
-#include "tests/testing/snapshot_check.h"
 #include "tests/testing/status_matchers.h"
 
 namespace {
@@ -374,7 +374,7 @@ TEST_F(MigratorTest, VersionTwoDatabaseIsUpgradedKeepingServicesAndOperations) {
   // The tables the migrations filled agree with the rows they were made
   // from, and with what the store wrote into them after.
   store->reset();
-  servicemanager::testing::ExpectSnapshotsMatchSources(options_.path);
+  servicemanager::testing::ExpectDerivedTablesMatchSources(options_.path);
 }
 
 }  // namespace

@@ -24,9 +24,9 @@
 #include "store/store.h"
 #include "tests/domain/printers.h"
 #include "tests/store/temp_dir.h"
+#include "tests/testing/derived_tables_check.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/sequential_ids.h"
-#include "tests/testing/snapshot_check.h"
 #include "tests/testing/status_matchers.h"
 
 namespace {
@@ -114,7 +114,7 @@ class SqliteStoreTest : public ::testing::Test {
 
   void TearDown() override {
     store_.reset();
-    servicemanager::testing::ExpectSnapshotsMatchSources(options_.path);
+    servicemanager::testing::ExpectDerivedTablesMatchSources(options_.path);
     dir_.reset();
   }
 

@@ -20,10 +20,10 @@
 #include "store/store.h"
 #include "tests/domain/printers.h"
 #include "tests/store/temp_dir.h"
+#include "tests/testing/derived_tables_check.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/faulty_runtime.h"
 #include "tests/testing/sequential_ids.h"
-#include "tests/testing/snapshot_check.h"
 #include "tests/testing/status_matchers.h"
 
 namespace {
@@ -82,7 +82,7 @@ class OperationWorkerTest : public ::testing::Test {
   void TearDown() override {
     worker_.reset();
     store_.reset();
-    servicemanager::testing::ExpectSnapshotsMatchSources(
+    servicemanager::testing::ExpectDerivedTablesMatchSources(
         dir_->File("servicemanager.db"));
     dir_.reset();
   }

@@ -3,11 +3,10 @@
 // (migrations/0009): a change their triggers missed would make
 // DescribeService or ListOperations answer a state that is no longer so.
 // Also checks that the server finds a service's row where the migration put
-// it. Fixtures
-// that own a SQLite database call it as they tear down, after the store has
-// closed.
-#ifndef SERVICEMANAGER_TESTS_TESTING_SNAPSHOT_CHECK_H_
-#define SERVICEMANAGER_TESTS_TESTING_SNAPSHOT_CHECK_H_
+// it. Fixtures that own a SQLite database call it as they tear down, after
+// the store has closed.
+#ifndef SERVICEMANAGER_TESTS_TESTING_DERIVED_TABLES_CHECK_H_
+#define SERVICEMANAGER_TESTS_TESTING_DERIVED_TABLES_CHECK_H_
 
 #include <gtest/gtest.h>
 
@@ -22,7 +21,7 @@
 
 namespace servicemanager::testing {
 
-inline void ExpectSnapshotsMatchSources(const std::string& path) {
+inline void ExpectDerivedTablesMatchSources(const std::string& path) {
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   struct Check {
     const char* what;
@@ -82,4 +81,4 @@ inline void ExpectSnapshotsMatchSources(const std::string& path) {
 
 }  // namespace servicemanager::testing
 
-#endif  // SERVICEMANAGER_TESTS_TESTING_SNAPSHOT_CHECK_H_
+#endif  // SERVICEMANAGER_TESTS_TESTING_DERIVED_TABLES_CHECK_H_
