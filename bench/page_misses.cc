@@ -22,13 +22,9 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "store/sqlite_store.h"
 #include "store/store_common.h"
 
 namespace {
-
-using ::servicemanager::store::kOperationNumbers;
-using ::servicemanager::store::OperationListKey;
 
 int CacheMisses(SQLite::Database& db) {
   int current = 0;
@@ -93,9 +89,8 @@ int main(int argc, char** argv) {
                 "s") " FROM service_snapshots s"
                      " WHERE snapshot_key = ? AND service_id = ?");
     SQLite::Statement page(db, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
-                               ", o.list_key FROM operation_summaries o"
-                               " WHERE o.list_key >= ? AND o.list_key < ?"
-                               " ORDER BY o.list_key DESC LIMIT 21");
+                               " FROM operations o WHERE o.service_pk = ?"
+                               " AND o.seq < ? ORDER BY o.seq DESC LIMIT 21");
     // One read transaction, as a server reader holds between writes.
     db.exec("BEGIN");
     absl::BitGen bitgen;
@@ -112,9 +107,8 @@ int main(int argc, char** argv) {
       find.bind(1, id.snapshot_key);
       find.bind(2, id.id);
       if (find.executeStep()) {
-        const int64_t pk = find.getColumn(0).getInt64();
-        page.bind(1, OperationListKey(pk, 0));
-        page.bind(2, OperationListKey(pk, kOperationNumbers));
+        page.bind(1, find.getColumn(0).getInt64());
+        page.bind(2, INT64_MAX);
         RunAll(page);
       }
       find.reset();

@@ -51,9 +51,8 @@ void Seed(const Options& options) {
   db.exec("PRAGMA synchronous = OFF");
   db.exec("PRAGMA cache_size = -262144");  // 256 MiB.
 
-  // The indexes, and the triggers that keep service_snapshots and
-  // operation_summaries, go while the rows go in; those tables are then
-  // written in one statement each.
+  // The indexes, and the triggers that keep service_snapshots, go while the
+  // rows go in; the snapshots are then written in one statement.
   std::vector<std::string> indexes;
   std::vector<std::string> triggers;
   {
@@ -61,8 +60,7 @@ void Seed(const Options& options) {
                         "SELECT type, name, sql FROM sqlite_master WHERE"
                         " (type = 'index' AND sql IS NOT NULL AND tbl_name IN"
                         " ('services', 'operations')) OR (type = 'trigger'"
-                        " AND (name GLOB 'service_snapshots_*'"
-                        " OR name GLOB 'operation_summaries_*'))");
+                        " AND name GLOB 'service_snapshots_*')");
     std::vector<std::string> drops;
     while (q.executeStep()) {
       const std::string type = q.getColumn(0).getString();
@@ -160,13 +158,6 @@ void Seed(const Options& options) {
   db.exec(
       "INSERT OR REPLACE INTO service_snapshots"
       " SELECT * FROM service_snapshot_source ORDER BY pk");
-  // As migrations/0009 fills it.
-  db.exec(
-      "INSERT INTO operation_summaries"
-      " SELECT service_pk * 4294967296"
-      " + ROW_NUMBER() OVER (PARTITION BY service_pk ORDER BY seq) - 1,"
-      " seq, operation_id, type, status, started_at, updated_at, ended_at"
-      " FROM operations ORDER BY service_pk, seq");
   for (const std::string& sql : triggers) {
     db.exec(sql);
   }

@@ -1140,33 +1140,29 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
       "list operations", [&]() -> absl::StatusOr<Page<Operation>> {
         lease.Snapshot();
         ASSIGN_OR_RETURN(ServiceRow row, FindService(c, service));
-        // A token holds the number of the last operation on its page. Its
-        // kind is "n": a token from before 0009 ("o", a seq) is refused,
-        // not misread.
-        const int64_t first = OperationListKey(row.pk, 0);
-        int64_t before = kOperationNumbers;
+        // A token holds the seq of the last operation on its page. Its kind
+        // is "o": a token of migration 0009's layout ("n", a number within
+        // the service) is refused, not misread.
+        int64_t before = INT64_MAX;
         if (!page_token.empty()) {
-          ASSIGN_OR_RETURN(before, DecodeToken(page_token, "n", row.pk));
+          ASSIGN_OR_RETURN(before, DecodeToken(page_token, "o", row.pk));
         }
         Page<Operation> page;
-        std::vector<int64_t> numbers;
+        std::vector<int64_t> seqs;
         Query q(c, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
-                   ", o.list_key FROM operation_summaries o"
-                   " WHERE o.list_key >= ? AND o.list_key < ?"
-                   " ORDER BY o.list_key DESC LIMIT ?");
-        q->bind(1, first);
-        q->bind(2,
-                OperationListKey(row.pk, std::min(before, kOperationNumbers)));
+                   ", o.seq FROM operations o WHERE o.service_pk = ?"
+                   " AND o.seq < ? ORDER BY o.seq DESC LIMIT ?");
+        q->bind(1, row.pk);
+        q->bind(2, before);
         q->bind(3, page_size + 1);
         while (q->executeStep()) {
           page.items.push_back(
               ReadOperationSummary(SqliteRow(*q), row.service));
-          numbers.push_back(
-              q->getColumn(kOperationSummaryKeyColumn).getInt64() - first);
+          seqs.push_back(q->getColumn(kOperationSummaryKeyColumn).getInt64());
         }
         if (static_cast<int>(page.items.size()) > page_size) {
           page.items.pop_back();
-          page.next_token = EncodeToken("n", row.pk, numbers[page_size - 1]);
+          page.next_token = EncodeToken("o", row.pk, seqs[page_size - 1]);
         }
         return page;
       });

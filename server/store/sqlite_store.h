@@ -58,17 +58,6 @@ struct SqliteOptions : StoreOptions {
 // (migrations/0008). None if those are not lowercase hex digits.
 std::optional<int64_t> SnapshotKey(absl::string_view service_id);
 
-// How many operations one service can have: the numbers of its rows in
-// operation_summaries are 0 to kOperationNumbers - 1 (migrations/0009).
-inline constexpr int64_t kOperationNumbers = int64_t{1} << 32;
-
-// The key of the row in operation_summaries of service `service_pk`'s
-// operation number `number`: one service's operations are one key range, in
-// start order (migrations/0009).
-constexpr int64_t OperationListKey(int64_t service_pk, int64_t number) {
-  return service_pk * kOperationNumbers + number;
-}
-
 class SqliteStore final : public Store {
  public:
   // Opens the database, sets its PRAGMAs and applies the embedded migrations.

@@ -17,6 +17,7 @@
 #include "SQLiteCpp/Statement.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "domain/operation.h"
@@ -658,6 +659,24 @@ TEST_F(SqliteStoreTest, ListOperationsRefusesATokenOfAnotherService) {
   ASSERT_THAT(next, IsOk());
   ASSERT_THAT(next->items, SizeIs(1));
   EXPECT_EQ(next->items[0].type, OperationType::kCreateService);
+}
+
+// A token given out under migration 0009's layout (kind "n": the number of
+// an operation within its service) is refused since 0010, not read as a seq.
+TEST_F(SqliteStoreTest, ListOperationsRefusesATokenOfMigration0009) {
+  Service a = CreateRunning("service-a");
+  StartOk(a, OperationType::kPauseService);
+  FinishAll(true);
+
+  auto page = store_->ListOperations(Ref(a), 1, "");
+  ASSERT_THAT(page, IsOk());
+  std::string plain;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(page->next_token, &plain));
+  ASSERT_EQ(plain.substr(0, 2), "o:");
+  plain[0] = 'n';
+  EXPECT_THAT(
+      store_->ListOperations(Ref(a), 1, absl::WebSafeBase64Escape(plain)),
+      StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // --- Tags ----------------------------------------------------------------
