@@ -1176,11 +1176,11 @@ absl::StatusOr<Page<Operation>> PostgresStore::ListOperations(
     std::vector<int64_t> seqs;
     for (const pqxx::row& r : tx.t.exec_params(
              "SELECT " SM_OPERATION_SUMMARY_COLUMNS
-             ", o.seq FROM operations o WHERE o.service_pk = $1 AND o.seq < $2"
+             " FROM operations o WHERE o.service_pk = $1 AND o.seq < $2"
              " ORDER BY o.seq DESC LIMIT $3",
              row.pk, before, page_size + 1)) {
       page.items.push_back(ReadOperationSummary(PgRow(r), row.service));
-      seqs.push_back(PgRow(r).Int(kOperationSummaryKeyColumn));
+      seqs.push_back(PgRow(r).Int(kOperationSummarySeqColumn));
     }
     if (static_cast<int>(page.items.size()) > page_size) {
       page.items.pop_back();

@@ -1150,15 +1150,15 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
         Page<Operation> page;
         std::vector<int64_t> seqs;
         Query q(c, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
-                   ", o.seq FROM operations o WHERE o.service_pk = ?"
-                   " AND o.seq < ? ORDER BY o.seq DESC LIMIT ?");
+                   " FROM operations o WHERE o.service_pk = ? AND o.seq < ?"
+                   " ORDER BY o.seq DESC LIMIT ?");
         q->bind(1, row.pk);
         q->bind(2, before);
         q->bind(3, page_size + 1);
         while (q->executeStep()) {
           page.items.push_back(
               ReadOperationSummary(SqliteRow(*q), row.service));
-          seqs.push_back(q->getColumn(kOperationSummaryKeyColumn).getInt64());
+          seqs.push_back(q->getColumn(kOperationSummarySeqColumn).getInt64());
         }
         if (static_cast<int>(page.items.size()) > page_size) {
           page.items.pop_back();

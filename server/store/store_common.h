@@ -153,13 +153,13 @@ inline constexpr int kConnectionColumns = 3;
   " s.account_id"
 inline constexpr int kOperationColumns = 12;
 
-// An operation's summary, what ListOperations answers, from operations o.
-// SQLite's index operations_by_service holds these columns (migrations/0007,
-// 0010), so a page is read from it alone. Each store appends its keyset
-// column, read at kOperationSummaryKeyColumn.
-#define SM_OPERATION_SUMMARY_COLUMNS \
-  "o.operation_id, o.type, o.status, o.started_at, o.updated_at, o.ended_at"
-inline constexpr int kOperationSummaryKeyColumn = 6;
+// An operation's summary, what ListOperations answers, from operations o:
+// the index operations_by_service holds these columns (migrations/0007), so
+// a page is read from it alone. The last column is the keyset's seq.
+#define SM_OPERATION_SUMMARY_COLUMNS                                           \
+  "o.operation_id, o.type, o.status, o.started_at, o.updated_at, o.ended_at, " \
+  "o.seq"
+inline constexpr int kOperationSummarySeqColumn = 6;
 
 // The columns FindOperationRow reads, from operations.
 #define SM_OPERATION_ROW_COLUMNS                                          \
