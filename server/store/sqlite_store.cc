@@ -406,9 +406,16 @@ absl::StatusOr<ServiceRow> FindService(Connection& c,
       [](SQLite::Statement& q) { return ReadServiceRow(SqliteRow(q)); });
 }
 
+// The hottest update of a service (every accepted and every finished
+// operation): it counts the revision itself, which spares the second update
+// of services_count_revision (migrations/0002), and changes only the
+// service's own columns, so its snapshot row is updated in place
+// (migrations/0011).
 void SetServiceStatus(Connection& c, int64_t pk, ServiceStatus status,
                       absl::Time now) {
-  Query q(c, "UPDATE services SET status = ?, updated_at = ? WHERE pk = ?");
+  Query q(c,
+          "UPDATE services SET status = ?, updated_at = ?,"
+          " revision = revision + 1 WHERE pk = ?");
   q->bind(1, std::string(domain::ToString(status)));
   q->bind(2, Micros(now));
   q->bind(3, pk);
