@@ -45,7 +45,7 @@ struct ApiOptions {
   absl::Duration retention = absl::Hours(24 * 30);
   // Threads on which mutating calls wait for their commit: how many writes
   // can share one.
-  int write_threads = 32;
+  int write_threads = 64;
   // Records every call when it ends; none if null. Must outlive the calls.
   const observability::RpcRecorder* rpc_recorder = nullptr;
 };
