@@ -698,8 +698,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
                          SQLite::OPEN_NOMUTEX);
         SQLite::Database& db = writer->db();
         db.exec("PRAGMA journal_mode = WAL");
-        db.exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
-                                         : "PRAGMA synchronous = NORMAL");
+        const char* synchronous = options.synchronous_full
+                                      ? "PRAGMA synchronous = FULL"
+                                      : "PRAGMA synchronous = NORMAL";
+        db.exec(synchronous);
         db.exec("PRAGMA foreign_keys = ON");
         const std::string cache_size =
             absl::StrCat("PRAGMA cache_size = -", options.cache_kib);
@@ -712,21 +714,31 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
               options, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX));
           readers.back()->db().exec(cache_size);
         }
+        // The log's checkpoints sync as the writer's commits do.
+        auto checkpoints = std::make_unique<SQLite::Database>(
+            options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX,
+            options.busy_timeout_ms, options.vfs);
+        checkpoints->exec(synchronous);
+        auto checkpointer = std::make_unique<SqliteCheckpointer>(
+            db.getHandle(), std::move(checkpoints),
+            SqliteCheckpointer::Options{});
         return std::unique_ptr<SqliteStore>(
             new SqliteStore(options, clock, ids, observer, std::move(writer),
-                            std::move(readers)));
+                            std::move(checkpointer), std::move(readers)));
       });
 }
 
 SqliteStore::SqliteStore(const SqliteOptions& options, common::Clock& clock,
                          common::IdGenerator& ids, ChangeObserver* observer,
                          std::unique_ptr<Connection> writer,
+                         std::unique_ptr<SqliteCheckpointer> checkpointer,
                          std::vector<std::unique_ptr<Connection>> readers)
     : options_(options),
       clock_(clock),
       ids_(ids),
       observer_(observer),
       writer_(std::move(writer)),
+      checkpointer_(std::move(checkpointer)),
       idle_readers_(std::move(readers)) {}
 
 SqliteStore::~SqliteStore() = default;

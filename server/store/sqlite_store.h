@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/id_generator.h"
+#include "store/sqlite_checkpointer.h"
 #include "store/store.h"
 #include "store/store_common.h"
 
@@ -153,6 +154,7 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteOptions& options, common::Clock& clock,
               common::IdGenerator& ids, ChangeObserver* observer,
               std::unique_ptr<Connection> writer,
+              std::unique_ptr<SqliteCheckpointer> checkpointer,
               std::vector<std::unique_ptr<Connection>> readers);
 
   ReadLease Read();
@@ -204,6 +206,8 @@ class SqliteStore final : public Store {
 
   absl::Mutex write_mu_;
   std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);
+  // Checkpoints the writer's log; goes before the writer does.
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
 
   absl::Mutex read_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_

@@ -1,0 +1,116 @@
+#include "store/sqlite_checkpointer.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Statement.h"
+#include "absl/time/time.h"
+#include "tests/store/temp_dir.h"
+
+namespace {
+
+using ::servicemanager::store::SqliteCheckpointer;
+using ::servicemanager::testing::TempDir;
+
+constexpr int kPageSize = 4096;
+
+class SqliteCheckpointerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.File("checkpointed.db");
+    writer_ = std::make_unique<SQLite::Database>(
+        path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    writer_->exec("PRAGMA journal_mode = WAL");
+    writer_->exec("PRAGMA synchronous = NORMAL");
+    writer_->exec("CREATE TABLE rows (body BLOB NOT NULL)");
+  }
+
+  void Start(SqliteCheckpointer::Options options) {
+    checkpointer_ = std::make_unique<SqliteCheckpointer>(
+        writer_->getHandle(),
+        std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE),
+        options);
+  }
+
+  // One transaction that adds a page of data to the log.
+  void WriteAPage() {
+    writer_->exec("INSERT INTO rows (body) VALUES (randomblob(3000))");
+  }
+
+  int64_t DatabaseFilePages() const {
+    return static_cast<int64_t>(std::filesystem::file_size(path_)) / kPageSize;
+  }
+
+  TempDir dir_;
+  std::string path_;
+  std::unique_ptr<SQLite::Database> writer_;
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
+};
+
+TEST_F(SqliteCheckpointerTest, CopiesTheLogIntoTheDatabaseOffTheWriter) {
+  Start({.checkpoint_pages = 100, .restart_pages = 100000});
+  const int64_t before = DatabaseFilePages();
+  while (checkpointer_->log_pages() < 150) {
+    WriteAPage();
+  }
+  // The writer's commits copied nothing (its auto-checkpoint is off, and
+  // the log is far from restart_pages); the checkpointer did.
+  ASSERT_TRUE(checkpointer_->AwaitCheckpoints(1, absl::Seconds(30)));
+  // Each transaction writes a new page and rewrites the table's root.
+  EXPECT_GE(DatabaseFilePages() - before, 20)
+      << "the database file did not receive the log's pages";
+}
+
+TEST_F(SqliteCheckpointerTest, BelowTheThresholdNothingIsCopied) {
+  Start({.checkpoint_pages = 100, .restart_pages = 100000});
+  const int64_t before = DatabaseFilePages();
+  for (int i = 0; i < 20; ++i) {
+    WriteAPage();
+  }
+  EXPECT_FALSE(checkpointer_->AwaitCheckpoints(1, absl::Milliseconds(200)));
+  EXPECT_EQ(DatabaseFilePages(), before);
+}
+
+TEST_F(SqliteCheckpointerTest, TheLogStartsOverUnderSteadyWrites) {
+  // Each commit synced, as the store's are: a checkpoint under way (which
+  // the writer's own must wait for) spans a few commits, not hundreds.
+  writer_->exec("PRAGMA synchronous = FULL");
+  Start({.checkpoint_pages = 25, .restart_pages = 100});
+  // Writes without a pause: the log starts over (its length falls) and
+  // does not grow far past restart_pages, where the writer's own commit
+  // copies what the checkpointer has not.
+  int longest = 0;
+  int restarts = 0;
+  int last = 0;
+  for (int i = 0; i < 1200; ++i) {
+    WriteAPage();
+    const int pages = checkpointer_->log_pages();
+    if (pages < last) {
+      ++restarts;
+    }
+    last = pages;
+    longest = std::max(longest, pages);
+  }
+  EXPECT_GE(restarts, 5);
+  EXPECT_LE(longest, 2 * 100);
+}
+
+TEST_F(SqliteCheckpointerTest, DataSurvivesReopeningAfterCheckpoints) {
+  Start({.checkpoint_pages = 20, .restart_pages = 60});
+  for (int i = 0; i < 500; ++i) {
+    WriteAPage();
+  }
+  checkpointer_.reset();
+  writer_.reset();
+  SQLite::Database db(path_, SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM rows").getInt(), 500);
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
+}
+
+}  // namespace
