@@ -277,8 +277,9 @@ TEST_F(SqliteStoreTest, ServicesWhoseIdsEndAlikeEachAnswerTheirOwnState) {
   ASSERT_NE(first.id, second.id);
   ASSERT_EQ(SnapshotKey(first.id), SnapshotKey(second.id));
 
-  // Whichever service changed last holds the shared row; the other is read,
-  // and changed, from the tables the row copies.
+  // One of them holds the shared row (the one whose row was last written
+  // whole: a status change updates only a row of its own); the other is
+  // read, and changed, from the tables the row copies.
   StartOk(first, OperationType::kPauseService);
   EXPECT_EQ(Get(first).status, ServiceStatus::kOperationInProgress);
   EXPECT_EQ(Get(second).status, ServiceStatus::kRunning);
