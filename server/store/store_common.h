@@ -154,8 +154,9 @@ inline constexpr int kConnectionColumns = 3;
 inline constexpr int kOperationColumns = 12;
 
 // An operation's summary, what ListOperations answers, from operations o:
-// the index operations_by_service holds these columns (migrations/0007), so
-// a page is read from it alone. The last column is the keyset's seq.
+// the index operations_by_service holds these columns (migrations/0007, and
+// 0010, which built it again after 0009), so a page is read from it alone.
+// The last column is the keyset's seq.
 #define SM_OPERATION_SUMMARY_COLUMNS                                           \
   "o.operation_id, o.type, o.status, o.started_at, o.updated_at, o.ended_at, " \
   "o.seq"

@@ -42,6 +42,11 @@ class SqliteCheckpointerTest : public ::testing::Test {
   void WriteAPage() {
     writer_->exec("INSERT INTO rows (body) VALUES (randomblob(3000))");
   }
+  void WritePages(int count) {
+    for (int i = 0; i < count; ++i) {
+      WriteAPage();
+    }
+  }
 
   int64_t DatabaseFilePages() const {
     return static_cast<int64_t>(std::filesystem::file_size(path_)) / kPageSize;
@@ -58,9 +63,7 @@ TEST_F(SqliteCheckpointerTest, CopiesTheLogIntoTheDatabaseOffTheWriter) {
   const int64_t before = DatabaseFilePages();
   // Each transaction writes a new page and rewrites the table's root: more
   // than 100 pages of log in all.
-  for (int i = 0; i < 100; ++i) {
-    WriteAPage();
-  }
+  WritePages(100);
   // The writer's commits copied nothing (its auto-checkpoint is off, and
   // the log is far from restart_pages); the checkpointer did.
   ASSERT_TRUE(checkpointer_->AwaitCheckpoints(1, absl::Seconds(30)));
@@ -71,9 +74,7 @@ TEST_F(SqliteCheckpointerTest, CopiesTheLogIntoTheDatabaseOffTheWriter) {
 TEST_F(SqliteCheckpointerTest, BelowTheThresholdNothingIsCopied) {
   Start({.checkpoint_pages = 100, .restart_pages = 100000});
   const int64_t before = DatabaseFilePages();
-  for (int i = 0; i < 20; ++i) {
-    WriteAPage();
-  }
+  WritePages(20);
   EXPECT_FALSE(checkpointer_->AwaitCheckpoints(1, absl::Milliseconds(200)));
   EXPECT_EQ(DatabaseFilePages(), before);
 }
@@ -104,9 +105,7 @@ TEST_F(SqliteCheckpointerTest, TheLogStartsOverUnderSteadyWrites) {
 
 TEST_F(SqliteCheckpointerTest, DataSurvivesReopeningAfterCheckpoints) {
   Start({.checkpoint_pages = 20, .restart_pages = 60});
-  for (int i = 0; i < 500; ++i) {
-    WriteAPage();
-  }
+  WritePages(500);
   checkpointer_.reset();
   writer_.reset();
   SQLite::Database db(path_, SQLite::OPEN_READONLY);
