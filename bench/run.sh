@@ -6,7 +6,8 @@
 #
 #   ratio <name> <value> (target <op> <x>)
 #
-# Each figure is the median of the rounds. Usage:
+# Each figure is the median of the rounds. A read scenario runs on the 10k and
+# the 1M database in one interleaved pair per round (pair, below). Usage:
 #   bench/run.sh [--rounds N] [--seconds S] [--scale-services N]
 # The 1M-service database is seeded once and kept in build-release/bench-data.
 set -euo pipefail
@@ -94,7 +95,47 @@ record() {
   echo "$1 ${2#result }"
 }
 load() {
-  "$bin/sm_bench_load" --duration-seconds "$seconds" "$@" 2>>"$work/load.err"
+  load_for "$seconds" "$@"
+}
+load_for() {
+  local duration="$1"; shift
+  "$bin/sm_bench_load" --duration-seconds "$duration" "$@" 2>>"$work/load.err"
+}
+# mean_of LINE LINE: one result line from two of the same scenario and
+# duration: calls and errors added, QPS and each percentile the mean of the
+# two (for a percentile, an estimate of the whole's).
+mean_of() {
+  printf '%s\n%s\n' "$1" "$2" | awk '
+    { for (i = 2; i <= NF; i++) { split($i, kv, "="); key[i] = kv[1]; v[i] += kv[2]; text[i] = kv[2] } }
+    END {
+      line = "result"
+      for (i = 2; i <= NF; i++) {
+        if (key[i] == "scenario") value = text[i]
+        else if (key[i] == "calls" || key[i] == "errors") value = v[i]
+        else value = int(v[i] / 2 + 0.5)
+        line = line " " key[i] "=" value
+      }
+      print line
+    }'
+}
+# pair NAME ARGS...: the scenario on the 10k server (figure NAME) and on the
+# 1M one (NAME_1m), as four loads of half the time each in the order small,
+# large, large, small: the machine's speed, which drifts during a run, weighs
+# alike on both figures of the slowdown. Each figure is the mean of its two
+# halves (mean_of); the halves are kept in $results as NAME_half and
+# NAME_1m_half.
+pair() {
+  local name="$1"; shift
+  local half small_a large_a large_b small_b
+  half=$(awk -v s="$seconds" 'BEGIN { print s / 2 }')
+  small_a=$(load_for "$half" "${small[@]}" "$@")
+  large_a=$(load_for "$half" "${large[@]}" "$@")
+  large_b=$(load_for "$half" "${large[@]}" "$@")
+  small_b=$(load_for "$half" "${small[@]}" "$@")
+  printf '%s\n' "${name}_half ${small_a#result }" "${name}_half ${small_b#result }" \
+    "${name}_1m_half ${large_a#result }" "${name}_1m_half ${large_b#result }" >> "$results"
+  record "$name" "$(mean_of "$small_a" "$small_b")"
+  record "${name}_1m" "$(mean_of "$large_a" "$large_b")"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
@@ -144,12 +185,9 @@ for round in $(seq 1 "$rounds"); do
   # Reads pick among every seeded service.
   small=(--target 127.0.0.1:$read_port --seeded 10000)
   large=(--target 127.0.0.1:$scale_port --seeded "$scale_services")
-  record describe "$(load "${small[@]}" --scenario describe)"
-  record describe_1m "$(load "${large[@]}" --scenario describe)"
-  record list_operations "$(load "${small[@]}" --scenario list_operations)"
-  record list_operations_1m "$(load "${large[@]}" --scenario list_operations)"
-  record deep_list_operations "$(load "${small[@]}" --scenario deep_list_operations --deep-pages 500)"
-  record deep_list_operations_1m "$(load "${large[@]}" --scenario deep_list_operations --deep-pages 500)"
+  pair describe --scenario describe
+  pair list_operations --scenario list_operations
+  pair deep_list_operations --scenario deep_list_operations --deep-pages 500
 
   # The write ceiling of SQLite alone, then the server's accepts, each on a
   # fresh copy, at the same durability (FULL).
