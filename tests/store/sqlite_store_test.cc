@@ -280,11 +280,16 @@ TEST_F(SqliteStoreTest, ServicesWhoseIdsEndAlikeEachAnswerTheirOwnState) {
   // One of them holds the shared row (the one whose row was last written
   // whole: a status change updates only a row of its own); the other is
   // read, and changed, from the tables the row copies.
-  StartOk(first, OperationType::kPauseService);
+  // A write answers with the state of the service it changed.
+  const Accepted pausing = StartOk(first, OperationType::kPauseService);
+  EXPECT_EQ(pausing.service.name, "first");
+  EXPECT_EQ(pausing.service.status, ServiceStatus::kOperationInProgress);
   EXPECT_EQ(Get(first).status, ServiceStatus::kOperationInProgress);
   EXPECT_EQ(Get(second).status, ServiceStatus::kRunning);
   FinishAll(true);
-  StartOk(second, OperationType::kDeleteService);
+  const Accepted deleting = StartOk(second, OperationType::kDeleteService);
+  EXPECT_EQ(deleting.service.name, "second");
+  EXPECT_EQ(deleting.service.status, ServiceStatus::kOperationInProgress);
   FinishAll(true);
 
   EXPECT_EQ(Get(first).name, "first");
