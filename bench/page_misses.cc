@@ -1,9 +1,8 @@
 // sm_bench_page_misses: how many pages a DescribeService, or a first page of
 // ListOperations, reads that are not in the reader's page cache, on a
 // database seeded by sm_bench_seed, for a given page cache size. It runs the
-// server's own statements (store/store_common.h, store/sqlite_store.cc) for
-// services picked at random, after as many unmeasured calls to warm the
-// cache, and prints
+// server's own statements (store/sqlite_reads.h) for services picked at
+// random, after as many unmeasured calls to warm the cache, and prints
 //
 //   result scenario=S cache_kib=K calls=N misses_per_call=M us_per_call=U
 //
@@ -26,7 +25,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "store/store_common.h"
+#include "domain/validation.h"
+#include "store/sqlite_reads.h"
 
 namespace {
 
@@ -84,17 +84,13 @@ int main(int argc, char** argv) {
       std::cerr << "no services in " << path << "\n";
       return 1;
     }
-    SQLite::Statement describe(
-        db,
-        "SELECT " SM_SNAPSHOT_COLUMNS
-        " FROM service_snapshots WHERE snapshot_key = ? AND service_id = ?");
-    SQLite::Statement find(
-        db, "SELECT " SM_SERVICE_COLUMNS(
-                "s") " FROM service_snapshots s"
-                     " WHERE snapshot_key = ? AND service_id = ?");
-    SQLite::Statement page(db, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
-                               " FROM operations o WHERE o.service_pk = ?"
-                               " AND o.seq < ? ORDER BY o.seq DESC LIMIT 21");
+    SQLite::Statement describe(db, servicemanager::store::kSnapshotByKey);
+    SQLite::Statement find(db, servicemanager::store::kSelectServiceByKey);
+    // A first page of the server's default size, and the row that tells
+    // whether there is a next one.
+    SQLite::Statement page(db,
+                           servicemanager::store::kSelectOperationSummaries);
+    page.bind(3, servicemanager::domain::kDefaultPageSize + 1);
     // One read transaction, as a server reader holds between writes.
     db.exec("BEGIN");
     absl::BitGen bitgen;

@@ -29,6 +29,7 @@
 #include "domain/validation.h"
 #include "sqlite3.h"
 #include "store/migrator.h"
+#include "store/sqlite_reads.h"
 #include "store/sqlite_status.h"
 #include "store/store_common.h"
 #include "store/store_logic.h"
@@ -180,11 +181,8 @@ class SqliteRow {
   SQLite::Statement* statement_;
 };
 
-// A service by the key of its service_snapshots row (one B-tree), which
-// triggers keep in step with services in every transaction; or, if another
-// service has that row (their ids end alike), from services by id.
-constexpr char kSelectServiceByKey[] = "SELECT " SM_SERVICE_COLUMNS(
-    "s") " FROM service_snapshots s WHERE snapshot_key = ? AND service_id = ?";
+// A service by id, when kSelectServiceByKey (sqlite_reads.h) finds another
+// service's row under its key.
 constexpr char kSelectServiceById[] =
     "SELECT " SM_SERVICE_COLUMNS("s") " FROM services s WHERE service_id = ?";
 constexpr char kSelectLiveServices[] =
@@ -339,11 +337,8 @@ int64_t InsertImage(Connection& c, int64_t pk, absl::string_view identifier,
   return version;
 }
 
-// As kSelectService*, all of DescribeService's columns: the table's row, or
-// the view it copies.
-constexpr char kSnapshotByKey[] =
-    "SELECT " SM_SNAPSHOT_COLUMNS
-    " FROM service_snapshots WHERE snapshot_key = ? AND service_id = ?";
+// As kSelectServiceById, all of DescribeService's columns from the view that
+// service_snapshots copies (kSnapshotByKey reads the table).
 constexpr char kSnapshotById[] = "SELECT " SM_SNAPSHOT_COLUMNS
                                  " FROM service_snapshot_source"
                                  " WHERE service_id = ?";
@@ -1168,9 +1163,7 @@ absl::StatusOr<Page<Operation>> SqliteStore::ListOperations(
         }
         Page<Operation> page;
         std::vector<int64_t> seqs;
-        Query q(c, "SELECT " SM_OPERATION_SUMMARY_COLUMNS
-                   " FROM operations o WHERE o.service_pk = ? AND o.seq < ?"
-                   " ORDER BY o.seq DESC LIMIT ?");
+        Query q(c, kSelectOperationSummaries);
         q->bind(1, row.pk);
         q->bind(2, before);
         q->bind(3, page_size + 1);
