@@ -33,6 +33,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "tests/integration/process.h"
+#include "tests/integration/process_fixture.h"
 #include "tests/testing/prometheus_text.h"
 
 namespace {
@@ -112,21 +113,9 @@ google::protobuf::Struct ParseJson(const std::string& line) {
   return object;
 }
 
-class OperationsTest : public ::testing::Test {
+class OperationsTest : public ::servicemanager::testing::ProcessFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("sm-operations-test-", getpid(), "-", counter_++);
-    std::filesystem::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove_all(dir_);
-  }
+  OperationsTest() : ProcessFixture("sm-operations-test") {}
 
   std::filesystem::path data() const { return dir_ / "data"; }
 
@@ -240,11 +229,8 @@ class OperationsTest : public ::testing::Test {
     return response.body;
   }
 
-  static inline int counter_ = 0;
   int runs_ = 0;
-  std::filesystem::path dir_;
   std::filesystem::path log_;
-  pid_t pid_ = -1;
   std::string endpoint_;
   int metrics_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;

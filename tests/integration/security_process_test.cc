@@ -21,6 +21,7 @@
 #include "auth/principals.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/integration/process.h"
+#include "tests/integration/process_fixture.h"
 #include "tests/testing/test_ca.h"
 
 namespace {
@@ -36,21 +37,9 @@ using ::testing::HasSubstr;
 constexpr char kToken[] = "operator-token-for-the-process-test";
 constexpr char kTeamAccount[] = "444444444444";
 
-class SecurityProcessTest : public ::testing::Test {
+class SecurityProcessTest : public ::servicemanager::testing::ProcessFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("sm-security-test-", getpid(), "-", counter_++);
-    std::filesystem::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove_all(dir_);
-  }
+  SecurityProcessTest() : ProcessFixture("sm-security-test") {}
 
   // Starts the server with `flags` after the data directory.
   void Start(const std::vector<std::string>& flags) {
@@ -98,10 +87,7 @@ class SecurityProcessTest : public ::testing::Test {
             ReadFile(err)};
   }
 
-  static inline int counter_ = 0;
-  std::filesystem::path dir_;
   std::filesystem::path log_;
-  pid_t pid_ = -1;
 };
 
 TEST_F(SecurityProcessTest, ANonLoopbackListenWithoutTlsAndAuthIsRefused) {

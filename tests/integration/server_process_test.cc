@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "tests/integration/process.h"
+#include "tests/integration/process_fixture.h"
 
 namespace {
 
@@ -38,21 +39,9 @@ using ::servicemanager::testing::WaitForReadyEndpoint;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class ServerProcessTest : public ::testing::Test {
+class ServerProcessTest : public ::servicemanager::testing::ProcessFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("sm-process-test-", getpid(), "-", counter_++);
-    std::filesystem::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove_all(dir_);
-  }
+  ServerProcessTest() : ProcessFixture("sm-process-test") {}
 
   // Starts the server and waits for its ready line.
   void StartServer(int worker_delay_ms,
@@ -134,10 +123,7 @@ class ServerProcessTest : public ::testing::Test {
     return message;
   }
 
-  static inline int counter_ = 0;
   int runs_ = 0;
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
   std::string endpoint_;
   std::unique_ptr<v1::ServiceManager::Stub> stub_;
 };
