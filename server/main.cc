@@ -55,6 +55,7 @@
 #include "runtime/simulated_runtime.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 #include "store/open_store.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "worker/janitor.h"
 #include "worker/operation_worker.h"
@@ -69,6 +70,7 @@ struct Flags {
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./data";
   std::string database_url;  // Empty: SQLite under data_dir.
+  int postgres_pool_size = servicemanager::store::PostgresOptions{}.pool_size;
   int worker_delay_ms = 200;
   std::string lease = "30s";
   int max_attempts = 3;
@@ -476,6 +478,7 @@ int Run(const Flags& flags) {
       {{"listen", flags.listen},
        {"data_dir", flags.data_dir},
        {"database", database_path},
+       {"postgres_pool_size", flags.postgres_pool_size},
        {"region", flags.region},
        {"account_id", flags.account_id},
        {"worker_delay_ms", flags.worker_delay_ms},
@@ -653,8 +656,8 @@ int Run(const Flags& flags) {
       [&metrics](const servicemanager::domain::Operation& operation) {
         metrics.RecordOperationFinished(operation);
       });
-  auto store = servicemanager::store::OpenStore(flags.database_url, options,
-                                                clock, ids, &hub);
+  auto store = servicemanager::store::OpenStore(
+      flags.database_url, flags.postgres_pool_size, options, clock, ids, &hub);
   if (!store.ok()) {
     Fatal(absl::StrCat("cannot open the database ", database_path, ": ",
                        store.status().message()));
@@ -702,6 +705,13 @@ int main(int argc, char** argv) {
                  "postgres://USER:PASSWORD@HOST:PORT/DB or postgresql://...; "
                  "empty for SQLite under --data-dir")
       ->envname("SERVICEMANAGER_DATABASE_URL");
+  app.add_option("--postgres-pool-size", flags.postgres_pool_size,
+                 "with --database-url: the most PostgreSQL connections the "
+                 "API's calls use at once (a call waits for one when all are "
+                 "busy); the worker, janitor and listener use 3 more")
+      ->capture_default_str()
+      ->envname("SERVICEMANAGER_POSTGRES_POOL_SIZE")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--worker-delay-ms", flags.worker_delay_ms,
                  "how long the simulated compute step of an operation takes")
       ->capture_default_str()

@@ -52,6 +52,7 @@ std::string RedactDatabaseUrl(absl::string_view url) {
 }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view database_url,
+                                                 int postgres_pool_size,
                                                  const SqliteOptions& sqlite,
                                                  common::Clock& clock,
                                                  common::IdGenerator& ids,
@@ -65,6 +66,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view database_url,
   PostgresOptions postgres;
   static_cast<StoreOptions&>(postgres) = sqlite;
   postgres.url = std::string(database_url);
+  postgres.pool_size = postgres_pool_size;
   ASSIGN_OR_RETURN(std::unique_ptr<PostgresStore> store,
                    PostgresStore::Open(postgres, clock, ids, observer));
   return std::unique_ptr<Store>(std::move(store));

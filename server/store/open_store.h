@@ -23,12 +23,13 @@ absl::Status ValidateDatabaseUrl(absl::string_view url);
 // The URL with its password, if any, replaced by "***", for logs.
 std::string RedactDatabaseUrl(absl::string_view url);
 
-// Opens PostgreSQL at `database_url` with the StoreOptions of `sqlite`, or,
-// if the URL is empty, SQLite with `sqlite`. `observer`, if any, must outlive
-// the store.
+// Opens PostgreSQL at `database_url` with the StoreOptions of `sqlite` and a
+// pool of `postgres_pool_size` connections for the API's calls, or, if the
+// URL is empty, SQLite with `sqlite`. `observer`, if any, must outlive the
+// store.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(
-    absl::string_view database_url, const SqliteOptions& sqlite,
-    common::Clock& clock, common::IdGenerator& ids,
+    absl::string_view database_url, int postgres_pool_size,
+    const SqliteOptions& sqlite, common::Clock& clock, common::IdGenerator& ids,
     ChangeObserver* observer = nullptr);
 
 }  // namespace servicemanager::store
