@@ -44,10 +44,8 @@ namespace reflection = ::grpc::reflection::v1alpha;
 using ::servicemanager::testing::FamilyNames;
 using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::SampleValue;
-using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
 using ::servicemanager::testing::WaitForExit;
-using ::servicemanager::testing::WaitForReadyEndpoint;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
@@ -125,13 +123,8 @@ class OperationsTest : public ::servicemanager::testing::ProcessFixture {
                    const std::vector<std::string>& env = {}) {
     log_ = dir_ / absl::StrCat("server-", ++runs_, ".log");
     flags.insert(flags.begin(), SM_SERVER_BINARY);
-    pid_ = Spawn(flags, dir_ / "server.out", log_, env);
-    ASSERT_GT(pid_, 0);
-    std::string text;
-    const std::optional<std::string> endpoint =
-        WaitForReadyEndpoint(log_, &text);
-    ASSERT_TRUE(endpoint.has_value()) << text;
-    endpoint_ = *endpoint;
+    endpoint_ = StartServerProcess(flags, log_, env);
+    ASSERT_FALSE(endpoint_.empty());
     channel_ =
         grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials());
     stub_ = v1::ServiceManager::NewStub(channel_);
@@ -139,6 +132,8 @@ class OperationsTest : public ::servicemanager::testing::ProcessFixture {
     const std::regex metrics(
         "metrics: serving http://127\\.0\\.0\\.1:([0-9]+)/metrics");
     metrics_port_ = 0;
+    // The server reports /metrics before it is ready.
+    const std::string text = ReadFile(log_);
     std::smatch match;
     if (std::regex_search(text, match, metrics)) {
       metrics_port_ = std::stoi(match[1].str());

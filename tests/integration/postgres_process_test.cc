@@ -23,10 +23,8 @@ namespace {
 namespace v1 = ::servicemanager::v1;
 
 using ::servicemanager::testing::PostgresSchema;
-using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::TestPostgresUrl;
 using ::servicemanager::testing::WaitFor;
-using ::servicemanager::testing::WaitForReadyEndpoint;
 
 class PostgresProcessTest : public ::servicemanager::testing::ProcessFixture {
  protected:
@@ -51,14 +49,10 @@ class PostgresProcessTest : public ::servicemanager::testing::ProcessFixture {
         absl::StrCat(schema_->url(), "&application_name=", schema_->name())};
     argv.insert(argv.end(), flags.begin(), flags.end());
     const std::filesystem::path log = dir_ / "server.log";
-    pid_ = Spawn(argv, dir_ / "server.out", log);
-    ASSERT_GT(pid_, 0);
-    std::string text;
-    const std::optional<std::string> endpoint =
-        WaitForReadyEndpoint(log, &text);
-    ASSERT_TRUE(endpoint.has_value()) << text;
+    const std::string endpoint = StartServerProcess(argv, log);
+    ASSERT_FALSE(endpoint.empty());
     stub_ = v1::ServiceManager::NewStub(
-        grpc::CreateChannel(*endpoint, grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
   }
 
   grpc::Status Describe(const std::string& arn, std::chrono::seconds deadline,

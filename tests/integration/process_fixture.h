@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/integration/process.h"
 
 namespace servicemanager::testing {
 
@@ -35,6 +38,22 @@ class ProcessFixture : public ::testing::Test {
       waitpid(pid_, nullptr, 0);
     }
     std::filesystem::remove_all(dir_);
+  }
+
+  // Spawns the server `argv` (with `env` set) as pid_, its stderr in `log`
+  // and its stdout in server.out, and waits for its ready line. Returns the
+  // address it listens on, or an empty one, with a failure that shows the
+  // log, if it never got ready.
+  std::string StartServerProcess(const std::vector<std::string>& argv,
+                                 const std::filesystem::path& log,
+                                 const std::vector<std::string>& env = {}) {
+    pid_ = Spawn(argv, dir_ / "server.out", log, env);
+    EXPECT_GT(pid_, 0) << "cannot run " << argv.front();
+    std::string text;
+    const std::optional<std::string> endpoint =
+        WaitForReadyEndpoint(log, &text);
+    EXPECT_TRUE(endpoint.has_value()) << text;
+    return endpoint.value_or("");
   }
 
   std::filesystem::path dir_;

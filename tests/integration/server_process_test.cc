@@ -35,7 +35,6 @@ namespace v1 = ::servicemanager::v1;
 using ::servicemanager::testing::ReadFile;
 using ::servicemanager::testing::Spawn;
 using ::servicemanager::testing::WaitFor;
-using ::servicemanager::testing::WaitForReadyEndpoint;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -56,13 +55,8 @@ class ServerProcessTest : public ::servicemanager::testing::ProcessFixture {
                                      "--worker-delay-ms",
                                      std::to_string(worker_delay_ms)};
     argv.insert(argv.end(), more_flags.begin(), more_flags.end());
-    pid_ = Spawn(argv, dir_ / "server.out", log);
-    ASSERT_GT(pid_, 0);
-    std::string text;
-    const std::optional<std::string> endpoint =
-        WaitForReadyEndpoint(log, &text);
-    ASSERT_TRUE(endpoint.has_value()) << text;
-    endpoint_ = *endpoint;
+    endpoint_ = StartServerProcess(argv, log);
+    ASSERT_FALSE(endpoint_.empty());
     stub_ = v1::ServiceManager::NewStub(
         grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials()));
   }
