@@ -7,8 +7,9 @@
 //
 // Scenarios: echo (the baseline server), describe, list_operations (first
 // page), deep_list_operations (a page far down the busiest service's
-// history), pause (distinct RUNNING services, one pause each), mixed (90%
-// describe, 10% pause), create (services bench-0, bench-1, ... up to
+// history), pause (distinct RUNNING services, one pause each), resume
+// (distinct PAUSED services, one resume each), mixed (90% describe, 10%
+// pause), create (services bench-0, bench-1, ... up to
 // --max-services of them, for seeding through the API). On stderr it also
 // prints "load_cpu_s S", its own CPU time during the load.
 #include <grpcpp/grpcpp.h>
@@ -52,10 +53,12 @@ struct Options {
 
 // What the load needs to know of the server's data before it starts.
 struct Fixture {
-  // Without `seeded`: services listed from the server, and the RUNNING ones.
+  // Without `seeded`: services listed from the server, and those the write
+  // scenario acts on (RUNNING ones to pause, PAUSED ones to resume).
   std::vector<std::string> arns;
-  std::vector<std::string> running_arns;
-  // With it: services 0..seeded-1 as sm_bench_seed wrote them, all RUNNING.
+  std::vector<std::string> ready_arns;
+  // With it: services 0..seeded-1 as sm_bench_seed wrote them, all RUNNING
+  // (or all PAUSED, seeded with --paused).
   int64_t seeded = 0;
   std::string deep_arn;    // The service with most operations.
   std::string deep_token;  // A token far down its history.
@@ -87,8 +90,9 @@ bool LoadFixture(v1::ServiceManager::Stub& stub, const Options& options,
     }
     for (const v1::ServiceSummary& summary : response.service_summary_list()) {
       fixture.arns.push_back(summary.service_arn());
-      if (summary.status() == v1::RUNNING) {
-        fixture.running_arns.push_back(summary.service_arn());
+      if (summary.status() ==
+          (options.scenario == "resume" ? v1::PAUSED : v1::RUNNING)) {
+        fixture.ready_arns.push_back(summary.service_arn());
       }
     }
     token = response.next_token();
@@ -188,7 +192,9 @@ class Load {
       std::cerr << "first error: " << first_error_ << "\n";
     }
     if (ran_out_) {
-      std::cerr << "ran out of RUNNING services before the end: seed more\n";
+      std::cerr << "ran out of services to "
+                << (options_.scenario == "resume" ? "resume" : "pause")
+                << " before the end: seed more\n";
     }
   }
 
@@ -203,6 +209,8 @@ class Load {
     v1::ListOperationsResponse listed;
     v1::PauseServiceRequest pause;
     v1::PauseServiceResponse paused;
+    v1::ResumeServiceRequest resume;
+    v1::ResumeServiceResponse resumed;
     v1::CreateServiceRequest create;
     v1::CreateServiceResponse created;
     bench::EchoRequest echo;
@@ -241,22 +249,29 @@ class Load {
       SetCreateRequest(next, call->create);
       stubs_[channel]->async()->CreateService(&call->context, &call->create,
                                               &call->created, std::move(done));
-    } else if (pause) {
-      const size_t next = next_running_.fetch_add(1);
-      const size_t running = fixture_.seeded > 0
-                                 ? static_cast<size_t>(fixture_.seeded)
-                                 : fixture_.running_arns.size();
-      if (next >= running) {
+    } else if (pause || scenario == "resume") {
+      const size_t next = next_ready_.fetch_add(1);
+      const size_t ready = fixture_.seeded > 0
+                               ? static_cast<size_t>(fixture_.seeded)
+                               : fixture_.ready_arns.size();
+      if (next >= ready) {
         absl::MutexLock lock(&mu_);
         ran_out_ = true;
         --in_flight_;
         return;
       }
-      call->pause.set_service_arn(fixture_.seeded > 0
-                                      ? SeededArn(static_cast<int64_t>(next))
-                                      : fixture_.running_arns[next]);
-      stubs_[channel]->async()->PauseService(&call->context, &call->pause,
-                                             &call->paused, std::move(done));
+      const std::string arn = fixture_.seeded > 0
+                                  ? SeededArn(static_cast<int64_t>(next))
+                                  : fixture_.ready_arns[next];
+      if (pause) {
+        call->pause.set_service_arn(arn);
+        stubs_[channel]->async()->PauseService(&call->context, &call->pause,
+                                               &call->paused, std::move(done));
+      } else {
+        call->resume.set_service_arn(arn);
+        stubs_[channel]->async()->ResumeService(
+            &call->context, &call->resume, &call->resumed, std::move(done));
+      }
     } else if (scenario == "describe" || scenario == "mixed") {
       call->describe.set_service_arn(RandomArn());
       stubs_[channel]->async()->DescribeService(
@@ -310,7 +325,7 @@ class Load {
   absl::Time start_;
   absl::Time deadline_;
   absl::Duration elapsed_;
-  std::atomic<size_t> next_running_ = 0;
+  std::atomic<size_t> next_ready_ = 0;
   std::atomic<size_t> next_created_ = 0;
   absl::Mutex random_mu_;
   absl::BitGen bitgen_;
@@ -336,9 +351,9 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--scenario", options.scenario)
       ->required()
-      ->check(
-          CLI::IsMember({"echo", "describe", "list_operations",
-                         "deep_list_operations", "pause", "mixed", "create"}));
+      ->check(CLI::IsMember({"echo", "describe", "list_operations",
+                             "deep_list_operations", "pause", "resume", "mixed",
+                             "create"}));
   app.add_option("--concurrency", options.concurrency, "calls in flight")
       ->capture_default_str();
   app.add_option("--channels", options.channels, "connections")

@@ -146,6 +146,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "seeding (kept between runs)..."
 seed read-10k --services 10000 --operations-per-service 11 --hot-operations 100000
 seed writes --services 300000 --operations-per-service 1
+seed writes-paused --services 300000 --operations-per-service 2 --paused
 seed scale --services "$scale_services" --operations-per-service 11 --hot-operations 100000
 
 # Baseline servers, up for the whole run.
@@ -201,6 +202,10 @@ for round in $(seq 1 "$rounds"); do
   start_server "$dir" --worker-delay-ms 3600000
   record pause "$(load --target 127.0.0.1:$port --scenario pause --seeded 300000)"
   stop_server "$server_pid"
+  dir=$(copy_of writes-paused "resume-$round")
+  start_server "$dir" --worker-delay-ms 3600000
+  record resume "$(load --target 127.0.0.1:$port --scenario resume --seeded 300000)"
+  stop_server "$server_pid"
 
   # Accepted and finished in the same window, with the worker's compute
   # step at zero.
@@ -231,7 +236,7 @@ ratio() {
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
 
 echo "medians over $rounds rounds:"
-for name in echo describe describe_1m list_operations list_operations_1m deep_list_operations deep_list_operations_1m pause mixed; do
+for name in echo describe describe_1m list_operations list_operations_1m deep_list_operations deep_list_operations_1m pause resume mixed; do
   echo "figure $name qps=$(median $name qps) p50_us=$(median $name p50_us) p99_us=$(median $name p99_us) p999_us=$(median $name p999_us)"
 done
 echo "figure sqlite_ceiling qps=$(median sqlite_ceiling qps)"
@@ -243,6 +248,7 @@ echo "figure scale startup_ms=$(median scale_startup ms) peak_rss_kib=$(median s
 ratio describe_qps_vs_echo "$(div "$(median describe qps)" "$(median echo qps)")" ">=" 0.7
 ratio describe_p99_vs_echo "$(div "$(median describe p99_us)" "$(median echo p99_us)")" "<=" 2
 ratio pause_accepts_vs_sqlite_ceiling "$(div "$(median pause qps)" "$(median sqlite_ceiling qps)")" ">=" 2
+ratio resume_accepts_vs_sqlite_ceiling "$(div "$(median resume qps)" "$(median sqlite_ceiling qps)")" ">=" 2
 ratio e2e_finished_vs_accepted "$(div "$finished" "$accepted")" ">=" 0.8
 ratio describe_1m_slowdown "$(div "$(median describe qps)" "$(median describe_1m qps)")" "<=" 1.3
 ratio list_operations_1m_slowdown "$(div "$(median list_operations qps)" "$(median list_operations_1m qps)")" "<=" 1.3

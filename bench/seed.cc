@@ -1,6 +1,7 @@
 // sm_bench_seed: writes a benchmark database directly, without RPCs: the
-// schema from the server's own migrations, then services (RUNNING, each with
-// its configuration and image) and their finished operations. The first
+// schema from the server's own migrations, then services (RUNNING, or PAUSED
+// with --paused; each with its configuration and image) and their finished
+// operations. The first
 // service gets --hot-operations more, for deep pages. Indexes are dropped
 // while rows go in and built again after, which is how SQLite loads fastest;
 // the service snapshots are written after them in one statement.
@@ -29,6 +30,7 @@ struct Options {
   int64_t services = 10000;
   int operations_per_service = 10;
   int64_t hot_operations = 0;
+  bool paused = false;
 };
 
 std::string OperationId(int64_t i) {
@@ -81,7 +83,7 @@ void Seed(const Options& options) {
       db,
       "INSERT INTO services (pk, service_id, name, url, status, config_version,"
       " deployed_image_version, created_at, updated_at, account_id)"
-      " VALUES (?, ?, ?, ?, 'RUNNING', 1, 1, ?, ?, '000000000000')");
+      " VALUES (?, ?, ?, ?, ?, 1, 1, ?, ?, '000000000000')");
   SQLite::Statement config(
       db,
       "INSERT INTO service_configs (service_pk, version, image_identifier,"
@@ -102,7 +104,7 @@ void Seed(const Options& options) {
       " VALUES (?, ?, ?, 'SUCCEEDED', ?, ?, ?, ?, ?, ?, ?)");
   int64_t op_count = 0;
   auto add_operation = [&](int64_t pk, int index, int64_t time) {
-    // A create, then pauses and resumes in turn: the service ends RUNNING.
+    // A create, then pauses and resumes in turn.
     const bool create = index == 0;
     const bool pause = !create && index % 2 == 1;
     operation.bind(1, OperationId(op_count++));
@@ -131,8 +133,9 @@ void Seed(const Options& options) {
     service.bind(2, servicemanager::bench::SeededServiceId(i));
     service.bind(3, absl::StrFormat("svc-%08d", i));
     service.bind(4, absl::StrFormat("s%09d.us-east-1.servicemanager.local", i));
-    service.bind(5, created);
+    service.bind(5, options.paused ? "PAUSED" : "RUNNING");
     service.bind(6, created);
+    service.bind(7, created);
     service.exec();
     service.reset();
     config.bind(1, pk);
@@ -142,10 +145,15 @@ void Seed(const Options& options) {
     image.bind(2, created);
     image.exec();
     image.reset();
-    // An even count keeps the last one a resume (or the create).
+    // The last operation is the one that left the service in its status: a
+    // pause (an even count), or a resume or the create (an odd one).
     int count = options.operations_per_service;
     if (i == 0) count += static_cast<int>(options.hot_operations);
-    count -= (count > 1 && count % 2 == 0) ? 1 : 0;
+    if (options.paused) {
+      count += count % 2;
+    } else {
+      count -= (count > 1 && count % 2 == 0) ? 1 : 0;
+    }
     for (int k = 0; k < count; ++k) {
       add_operation(pk, k, created + k * 10);
     }
@@ -179,6 +187,9 @@ int main(int argc, char** argv) {
   app.add_option("--hot-operations", options.hot_operations,
                  "extra operations of the first service")
       ->capture_default_str();
+  app.add_flag("--paused", options.paused,
+               "seed PAUSED services (their last operation a pause), for the "
+               "resume scenario");
   CLI11_PARSE(app, argc, argv);
   if (std::filesystem::exists(options.db)) {
     std::cerr << options.db << " exists; seed a new file\n";
