@@ -309,6 +309,9 @@ for round in $(seq 1 "$rounds"); do
   echo "round $round"
   dir="$work/sqlite-$round"
   cp -a "$sqlite_seed" "$dir"
+  # Synced before the server opens it, as in bench/run.sh: otherwise the
+  # first checkpoint writes the whole copy out while commits wait.
+  sync "$dir"/*
   start_server "$work/sqlite-$round.log" --data-dir "$dir" --worker-delay-ms 0
   measure sqlite "$round" "$dir" "--seeded=$sqlite_services" "127.0.0.1:$port" "$server_pid"
 
