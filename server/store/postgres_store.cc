@@ -209,21 +209,33 @@ class PgRow {
   const pqxx::row* row_;
 };
 
-// The advisory lock that serializes migrations, and the one that serializes
-// host port allocation (ports are unique across services).
-constexpr int64_t kMigrationLock = 0x736d5f6d69677261;  // "sm_migra"
-constexpr int64_t kEndpointLock = 0x736d5f706f727473;   // "sm_ports"
+// The advisory locks, by name (kPostgresLockKey): the one that serializes
+// migrations, and the one that serializes host port allocation (ports are
+// unique across services).
+constexpr char kMigrationLock[] = "migrate";
+constexpr char kEndpointLock[] = "ports";
 // The singletons: one replica at a time expires operations past their
 // deadline, purges old rows, or moves the due times of unclaimed operations
 // at start-up. Each takes its lock with pg_try_advisory_xact_lock in its own
 // transaction, so a replica that dies mid-way holds nothing.
-constexpr int64_t kExpireLock = 0x736d5f6578706972;   // "sm_expir"
-constexpr int64_t kPurgeLock = 0x736d5f7075726765;    // "sm_purge"
-constexpr int64_t kRecoverLock = 0x736d5f7265636f76;  // "sm_recov"
+constexpr char kExpireLock[] = "expire";
+constexpr char kPurgeLock[] = "purge";
+constexpr char kRecoverLock[] = "recover";
 
-// Whether this transaction holds the singleton `lock` (held to its end).
-bool TrySingleton(pqxx::transaction_base& t, int64_t lock) {
-  return t.exec_params("SELECT pg_try_advisory_xact_lock($1)", lock)
+// Waits for this schema's advisory lock `name`, held to the transaction's
+// end.
+void LockFor(pqxx::transaction_base& t, const char* name) {
+  t.exec_params(
+      absl::StrCat("SELECT pg_advisory_xact_lock(", kPostgresLockKey, ")"),
+      name);
+}
+
+// Whether this transaction holds the singleton `name` (held to its end).
+bool TrySingleton(pqxx::transaction_base& t, const char* name) {
+  return t
+      .exec_params(absl::StrCat("SELECT pg_try_advisory_xact_lock(",
+                                kPostgresLockKey, ")"),
+                   name)
       .at(0)[0]
       .as<bool>();
 }
@@ -585,7 +597,7 @@ absl::Status MigratePostgres(pqxx::connection& c,
                              const std::vector<Migration>& migrations,
                              absl::Time now) {
   pqxx::work t(c);
-  t.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
+  LockFor(t, kMigrationLock);
   t.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
@@ -1634,14 +1646,20 @@ absl::StatusOr<int> PostgresStore::ExpireOperations(absl::Time now) {
         pqxx::transaction_base& t = tx.t;
         expired.clear();
         if (!TrySingleton(t, kExpireLock)) return absl::OkStatus();
+        std::vector<std::string> past;
         for (const pqxx::row& r : t.exec_params(
                  "SELECT operation_id FROM operations WHERE deadline_at <= $1"
                  " ORDER BY seq",
                  Micros(now))) {
-          expired.push_back(r[0].c_str());
+          past.push_back(r[0].c_str());
         }
-        for (const std::string& id : expired) {
+        for (const std::string& id : past) {
           ASSIGN_OR_RETURN(OperationRow op, FindOperationRow(t, id));
+          // Read again under its row lock: a transaction that held the row
+          // (a replica of an earlier version, whose lock has another key)
+          // may have ended it or moved its deadline since.
+          if (!op.deadline_at.has_value() || *op.deadline_at > now) continue;
+          expired.push_back(id);
           EndOperation(t, op, ExpiredOutcome(op, now), now,
                        options_.replica_id);
           ASSIGN_OR_RETURN(Operation ended,
@@ -1788,7 +1806,7 @@ absl::StatusOr<int> PostgresStore::AllocateEndpoint(
           return absl::OkStatus();
         }
         // Ports are shared by all services: one allocation at a time.
-        t.exec_params("SELECT pg_advisory_xact_lock($1)", kEndpointLock);
+        LockFor(t, kEndpointLock);
         // The lowest port of the range that is free: the first one, or one
         // above a held port whose successor is not held.
         pqxx::result free = t.exec_params(

@@ -46,6 +46,14 @@
 
 namespace servicemanager::store {
 
+// The key of the store's advisory lock named by the statement's parameter $1
+// (migrate, ports, expire, purge, recover), as a SQL expression. The key
+// hashes the schema's name with the lock's: deployments in two schemas of
+// one database (each with its search_path) neither wait for nor skip each
+// other's.
+inline constexpr char kPostgresLockKey[] =
+    "hashtextextended(coalesce(current_schema(), '') || '.' || $1, 0)";
+
 struct PostgresOptions : StoreOptions {
   // A libpq connection URL: postgres://user:password@host:port/dbname?...
   std::string url;

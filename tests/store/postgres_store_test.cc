@@ -45,6 +45,7 @@ using ::servicemanager::domain::ServiceRef;
 using ::servicemanager::domain::ServiceStatus;
 using ::servicemanager::store::Change;
 using ::servicemanager::store::EmbeddedPostgresMigrations;
+using ::servicemanager::store::kPostgresLockKey;
 using ::servicemanager::store::NewService;
 using ::servicemanager::store::PostgresOptions;
 using ::servicemanager::store::PostgresStore;
@@ -200,6 +201,20 @@ class PostgresStoreTest : public ::testing::Test {
     return t.exec(sql);
   }
 
+  // Whether a connection named `application_name` comes to wait for a lock
+  // within 10 s.
+  bool AwaitLockWait(const std::string& application_name) {
+    const std::string waiting = absl::StrCat(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '",
+        application_name, "' AND wait_event_type = 'Lock'");
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (Sql(waiting)[0][0].as<int>() == 0) {
+      if (absl::Now() >= give_up) return false;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return true;
+  }
+
   // Creates a service and runs its create to the end: RUNNING.
   servicemanager::domain::Service CreateRunning(Store& store,
                                                 const std::string& name) {
@@ -339,18 +354,8 @@ TEST_F(PostgresStoreTest, BusyCallsDoNotStarveTheWorker) {
                     .status(),
                 IsOk());
   });
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  auto blocked = [&] {
-    return Sql(absl::StrCat("SELECT count(*) FROM pg_stat_activity"
-                            " WHERE application_name = '",
-                            schema_->name(),
-                            "' AND wait_event_type = 'Lock'"))[0][0]
-               .as<int>() > 0;
-  };
-  while (!blocked() && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  ASSERT_TRUE(blocked()) << "the pause never waited for the lock";
+  ASSERT_TRUE(AwaitLockWait(schema_->name()))
+      << "the pause never waited for the lock";
 
   // The worker still takes and finishes the other service's create.
   absl::Notification finished;
@@ -817,14 +822,17 @@ TEST_F(PostgresStoreTest, OneReplicaAtATimeExpiresOperations) {
   clock_.Advance(absl::Hours(1));
   {
     // Another replica is expiring operations: it holds the lock.
-    const std::string lock = std::to_string(0x736d5f6578706972);
     pqxx::connection other(schema_->url());
     pqxx::nontransaction t(other);
-    t.exec("SELECT pg_advisory_lock(" + lock + ")");
+    t.exec_params(
+        absl::StrCat("SELECT pg_advisory_lock(", kPostgresLockKey, ")"),
+        "expire");
     auto expired = a->ExpireOperations(clock_.Now());
     // Released before the check, not when the server ends the session
     // (which it does some time after the connection closes).
-    t.exec("SELECT pg_advisory_unlock(" + lock + ")");
+    t.exec_params(
+        absl::StrCat("SELECT pg_advisory_unlock(", kPostgresLockKey, ")"),
+        "expire");
     ASSERT_THAT(expired, IsOk());
     EXPECT_EQ(*expired, 0);
   }
@@ -832,6 +840,87 @@ TEST_F(PostgresStoreTest, OneReplicaAtATimeExpiresOperations) {
   ASSERT_THAT(expired, IsOk());
   EXPECT_EQ(*expired, 1);
   EXPECT_EQ(a->GetOperation({}, accepted->operation.id)->status,
+            OperationStatus::kFailed);
+}
+
+// An operation that ends while an expiry waits for its row (as when a
+// replica of an earlier version, whose lock has another key, expires it) is
+// not ended again.
+TEST_F(PostgresStoreTest, AnExpiryLeavesAnOperationThatEndedMeanwhile) {
+  std::unique_ptr<PostgresStore> store = OpenStore(4, "replica-a");
+  ASSERT_NE(store, nullptr);
+  auto accepted = store->CreateService(MakeService("web"), {});
+  ASSERT_THAT(accepted, IsOk());
+  clock_.Advance(absl::Hours(1));
+
+  pqxx::connection other(schema_->url());
+  pqxx::work ends(other);
+  const std::string row =
+      " WHERE operation_id = " + ends.quote(accepted->operation.id);
+  ends.exec("SELECT 1 FROM operations" + row + " FOR UPDATE");
+  absl::StatusOr<int> expired;
+  std::thread expiring(
+      [&] { expired = store->ExpireOperations(clock_.Now()); });
+  const bool waited = AwaitLockWait(schema_->name());
+  const std::string now = std::to_string(absl::ToUnixMicros(clock_.Now()));
+  ends.exec(
+      "UPDATE operations SET status = 'SUCCEEDED', due_at = NULL,"
+      " deadline_at = NULL, ended_at = " +
+      now + ", updated_at = " + now + row);
+  ends.exec(
+      "UPDATE services SET status = 'RUNNING' WHERE pk = (SELECT"
+      " service_pk FROM operations" +
+      row + ")");
+  ends.commit();
+  expiring.join();
+
+  ASSERT_TRUE(waited) << "the expiry never waited for the row";
+  ASSERT_THAT(expired, IsOk());
+  EXPECT_EQ(*expired, 0);
+  EXPECT_EQ(store->GetOperation({}, accepted->operation.id)->status,
+            OperationStatus::kSucceeded);
+  EXPECT_EQ(store->GetService(Ref(accepted->service))->status,
+            ServiceStatus::kRunning);
+}
+
+// Two deployments in two schemas of one database: while one expires its
+// operations, the other still expires its own (their locks are their own).
+TEST_F(PostgresStoreTest, AnotherSchemasExpiryDoesNotHoldThisOnesBack) {
+  std::unique_ptr<PostgresStore> here = OpenStore(4, "replica-a");
+  ASSERT_NE(here, nullptr);
+  auto other_schema =
+      PostgresSchema::Create(*servicemanager::testing::TestPostgresUrl());
+  ASSERT_TRUE(other_schema.ok()) << other_schema.status();
+  PostgresOptions other_options = Options();
+  other_options.url = absl::StrCat(
+      (*other_schema)->url(), "&application_name=", (*other_schema)->name());
+  other_options.replica_id = "replica-b";
+  auto there = PostgresStore::Open(other_options, clock_, ids_);
+  ASSERT_THAT(there, IsOk());
+  auto stuck_here = here->CreateService(MakeService("web"), {});
+  ASSERT_THAT(stuck_here, IsOk());
+  ASSERT_THAT((*there)->CreateService(MakeService("web"), {}), IsOk());
+  clock_.Advance(absl::Hours(1));
+
+  // The other deployment's expiry stops mid-way, on a row another session
+  // holds, with its lock taken.
+  pqxx::connection locker((*other_schema)->url());
+  pqxx::work lock(locker);
+  lock.exec("SELECT 1 FROM operations FOR UPDATE");
+  std::thread expiring_there([&] {
+    auto expired = (*there)->ExpireOperations(clock_.Now());
+    ASSERT_THAT(expired, IsOk());
+    EXPECT_EQ(*expired, 1);
+  });
+  const bool waited = AwaitLockWait((*other_schema)->name());
+
+  auto expired = here->ExpireOperations(clock_.Now());
+  lock.abort();
+  expiring_there.join();
+  ASSERT_TRUE(waited) << "the other schema's expiry never waited for the row";
+  ASSERT_THAT(expired, IsOk());
+  EXPECT_EQ(*expired, 1) << "this schema's expiry was skipped";
+  EXPECT_EQ(here->GetOperation({}, stuck_here->operation.id)->status,
             OperationStatus::kFailed);
 }
 
