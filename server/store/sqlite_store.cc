@@ -29,6 +29,7 @@
 #include "domain/validation.h"
 #include "sqlite3.h"
 #include "store/migrator.h"
+#include "store/sqlite_log_buffer.h"
 #include "store/sqlite_reads.h"
 #include "store/sqlite_status.h"
 #include "store/store_common.h"
@@ -49,8 +50,9 @@ using domain::ServiceStatus;
 // lock around every call (SQLITE_OPEN_NOMUTEX).
 class Connection {
  public:
-  Connection(const SqliteOptions& options, int flags)
-      : db_(options.path, flags, options.busy_timeout_ms, options.vfs) {}
+  // Opens `options.path` through the SQLite VFS named `vfs`.
+  Connection(const SqliteOptions& options, int flags, const std::string& vfs)
+      : db_(options.path, flags, options.busy_timeout_ms, vfs) {}
 
   SQLite::Database& db() { return db_; }
 
@@ -688,9 +690,16 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     common::IdGenerator& ids, ChangeObserver* observer) {
   return GuardSqlite(
       "open database", [&]() -> absl::StatusOr<std::unique_ptr<SqliteStore>> {
+        // With FULL, the writer's appends to the log go out in one system
+        // call per commit (store/sqlite_log_buffer.h).
+        std::string writer_vfs = options.vfs;
+        if (options.synchronous_full) {
+          ASSIGN_OR_RETURN(writer_vfs, LogBufferingVfs(options.vfs));
+        }
         auto writer = std::make_unique<Connection>(
-            options, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE |
-                         SQLite::OPEN_NOMUTEX);
+            options,
+            SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+            writer_vfs);
         SQLite::Database& db = writer->db();
         db.exec("PRAGMA journal_mode = WAL");
         const char* synchronous = options.synchronous_full
@@ -706,7 +715,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         std::vector<std::unique_ptr<Connection>> readers;
         for (int i = 0; i < options.read_connections; ++i) {
           readers.push_back(std::make_unique<Connection>(
-              options, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX));
+              options, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX,
+              options.vfs));
           readers.back()->db().exec(cache_size);
         }
         // The log's checkpoints sync as the writer's commits do.

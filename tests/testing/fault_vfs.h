@@ -4,13 +4,15 @@
 // - kFull: SQLITE_FULL, what the unix VFS returns when the disk is full;
 // - kIoError: SQLITE_IOERR_WRITE / _TRUNCATE / _FSYNC;
 // - kReadOnly: SQLITE_READONLY, as when the database can no longer be written.
-// Reads keep working, so a test can see that nothing was written.
+// Reads keep working, so a test can see that nothing was written. It also
+// counts the writes it passes on.
 #ifndef SERVICEMANAGER_TESTS_TESTING_FAULT_VFS_H_
 #define SERVICEMANAGER_TESTS_TESTING_FAULT_VFS_H_
 
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 
 #include "store/sqlite_vfs_shim.h"
@@ -39,11 +41,17 @@ class FaultVfs {
   }
 
   static void Set(StorageFault fault) { Current().store(fault); }
+  // The writes passed to the default VFS so far, to any file.
+  static int64_t Writes() { return WriteCount().load(); }
 
  private:
   static sqlite3_vfs*& Real() {
     static sqlite3_vfs* real = nullptr;
     return real;
+  }
+  static std::atomic<int64_t>& WriteCount() {
+    static std::atomic<int64_t> writes{0};
+    return writes;
   }
   static std::atomic<StorageFault>& Current() {
     static std::atomic<StorageFault> fault{StorageFault::kNone};
@@ -89,10 +97,10 @@ class FaultVfs {
         m.xWrite = [](sqlite3_file* f, const void* buffer, int amount,
                       sqlite3_int64 offset) {
           const int injected = Injected(SQLITE_IOERR_WRITE);
-          return injected != SQLITE_OK
-                     ? injected
-                     : store::RealFile(f)->pMethods->xWrite(
-                           store::RealFile(f), buffer, amount, offset);
+          if (injected != SQLITE_OK) return injected;
+          WriteCount().fetch_add(1);
+          return store::RealFile(f)->pMethods->xWrite(store::RealFile(f),
+                                                      buffer, amount, offset);
         };
         m.xTruncate = [](sqlite3_file* f, sqlite3_int64 size) {
           const int injected = Injected(SQLITE_IOERR_TRUNCATE);
