@@ -356,7 +356,7 @@ void Serve(const Flags& flags,
     }
     absl::StatusOr<std::unique_ptr<servicemanager::aws::AwsEndpoint>> started =
         servicemanager::aws::AwsEndpoint::Start(
-            *translator, verifier.get(),
+            *translator, verifier.get(), clock,
             {.listen = flags.aws_listen,
              .access_key_bearer_tokens = security.access_key_bearer_tokens});
     if (!started.ok()) {
@@ -636,7 +636,7 @@ int Run(const Flags& flags) {
     Fatal(absl::StrCat("cannot create --data-dir ", flags.data_dir, ": ",
                        error.message()));
   }
-  servicemanager::common::RandomIdGenerator ids;
+  servicemanager::common::RandomIdGenerator ids(clock);
   servicemanager::store::SqliteOptions options;
   options.path = database_path;
   options.legacy_account_id = flags.account_id;

@@ -156,16 +156,17 @@ bool IsLoopbackListenAddress(absl::string_view listen) {
 }
 
 AwsEndpoint::AwsEndpoint(const AppRunnerTranslator& translator,
-                         const SigV4Verifier* verifier,
+                         const SigV4Verifier* verifier, common::Clock& clock,
                          AwsEndpointOptions options)
     : translator_(translator),
       verifier_(verifier),
       options_(std::move(options)),
+      request_ids_(clock),
       server_(std::make_unique<httplib::Server>()) {}
 
 absl::StatusOr<std::unique_ptr<AwsEndpoint>> AwsEndpoint::Start(
     const AppRunnerTranslator& translator, const SigV4Verifier* verifier,
-    AwsEndpointOptions options) {
+    common::Clock& clock, AwsEndpointOptions options) {
   std::string host;
   int port = 0;
   if (!SplitListen(options.listen, host, port)) {
@@ -173,7 +174,7 @@ absl::StatusOr<std::unique_ptr<AwsEndpoint>> AwsEndpoint::Start(
         absl::StrCat("not HOST:PORT: ", options.listen));
   }
   std::unique_ptr<AwsEndpoint> endpoint(
-      new AwsEndpoint(translator, verifier, std::move(options)));
+      new AwsEndpoint(translator, verifier, clock, std::move(options)));
   httplib::Server& server = *endpoint->server_;
   const AwsEndpointOptions& o = endpoint->options_;
   const size_t threads = static_cast<size_t>(std::max(1, o.max_connections));

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "aws/app_runner_translator.h"
 #include "aws/sigv4.h"
+#include "common/clock.h"
 #include "common/id_generator.h"
 
 namespace httplib {
@@ -60,10 +61,11 @@ class AwsEndpoint {
   // Binds `options.listen` and serves on threads of its own. With a null
   // `verifier` any signature, or none, is accepted (local development; main
   // allows that only on a loopback address). `translator` and `verifier`
-  // must outlive the endpoint.
+  // must outlive the endpoint, and so must `clock`, which dates the request
+  // ids.
   static absl::StatusOr<std::unique_ptr<AwsEndpoint>> Start(
       const AppRunnerTranslator& translator, const SigV4Verifier* verifier,
-      AwsEndpointOptions options);
+      common::Clock& clock, AwsEndpointOptions options);
 
   AwsEndpoint(const AwsEndpoint&) = delete;
   AwsEndpoint& operator=(const AwsEndpoint&) = delete;
@@ -79,7 +81,8 @@ class AwsEndpoint {
 
  private:
   AwsEndpoint(const AppRunnerTranslator& translator,
-              const SigV4Verifier* verifier, AwsEndpointOptions options);
+              const SigV4Verifier* verifier, common::Clock& clock,
+              AwsEndpointOptions options);
 
   void Handle(const httplib::Request& request,
               httplib::Response& response) const;

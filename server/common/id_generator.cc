@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 
 namespace servicemanager::common {
 
@@ -17,7 +18,8 @@ std::string RandomIdGenerator::NewServiceId() {
 }
 
 std::string RandomIdGenerator::NewOperationId() {
-  uint64_t hi = Next();
+  const auto millis = static_cast<uint64_t>(absl::ToUnixMillis(clock_.Now()));
+  uint64_t hi = (millis << 16) | (Next() & 0xffff);
   uint64_t lo = Next();
   hi = (hi & ~uint64_t{0xf000}) | uint64_t{0x4000};            // version 4
   lo = (lo & ~(uint64_t{0x3} << 62)) | (uint64_t{0x2} << 62);  // variant 10

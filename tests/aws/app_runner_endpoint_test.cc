@@ -102,7 +102,7 @@ class AppRunnerEndpointTest : public api::ApiTest {
   void StartEndpoint(const SigV4Verifier* verifier,
                      AwsEndpointOptions options = {.listen = "127.0.0.1:0"}) {
     absl::StatusOr<std::unique_ptr<AwsEndpoint>> started =
-        AwsEndpoint::Start(*translator_, verifier, options);
+        AwsEndpoint::Start(*translator_, verifier, clock_, options);
     ASSERT_TRUE(started.ok()) << started.status();
     endpoint_ = *std::move(started);
   }
@@ -335,7 +335,7 @@ TEST_F(AppRunnerEndpointTest, ServesAtMostMaxConnectionsAtOnce) {
 TEST_F(AppRunnerEndpointTest, ATakenPortIsAnError) {
   StartEndpoint(nullptr);
   EXPECT_FALSE(AwsEndpoint::Start(
-                   *translator_, nullptr,
+                   *translator_, nullptr, clock_,
                    {.listen = absl::StrCat("127.0.0.1:", endpoint_->port())})
                    .ok());
 }
