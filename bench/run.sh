@@ -7,7 +7,8 @@
 #   ratio <name> <value> (target <op> <x>)
 #
 # Each figure is the median of the rounds. A read scenario runs on the 10k and
-# the 1M database in one interleaved pair per round (pair, below). Usage:
+# the 1M database in one interleaved pair per round (pair, below), and echo in
+# two halves around the describe pair. Usage:
 #   bench/run.sh [--rounds N] [--seconds S] [--scale-services N]
 # The 1M-service database is seeded once and kept in build-release/bench-data.
 set -euo pipefail
@@ -186,11 +187,17 @@ done
 for round in $(seq 1 "$rounds"); do
   echo "round $round"
   warm_scale
-  record echo "$(load --target 127.0.0.1:$echo_port --scenario echo)"
   # Reads pick among every seeded service.
   small=(--target 127.0.0.1:$read_port --seeded 10000)
   large=(--target 127.0.0.1:$scale_port --seeded "$scale_services")
+  # Echo in two halves around the describe pair, so that both figures of
+  # describe_qps_vs_echo are centred on the same moment of the round.
+  half=$(awk -v s="$seconds" 'BEGIN { print s / 2 }')
+  echo_a=$(load_for "$half" --target 127.0.0.1:$echo_port --scenario echo)
   pair describe --scenario describe
+  echo_b=$(load_for "$half" --target 127.0.0.1:$echo_port --scenario echo)
+  printf '%s\n' "echo_half ${echo_a#result }" "echo_half ${echo_b#result }" >> "$results"
+  record echo "$(mean_of "$echo_a" "$echo_b")"
   pair list_operations --scenario list_operations
   pair deep_list_operations --scenario deep_list_operations --deep-pages 500
 
