@@ -33,9 +33,9 @@ class RandomIdGenerator final : public IdGenerator {
   // The first 48 bits are the time in milliseconds, as in a version 7 UUID,
   // and the other 74 free bits random: a new operation's id then lands beside
   // the last one in the index of operation ids, not at a random place, which
-  // saves each accepted write a page of the log (BENCHMARKS.md, "What a write
-  // costs the writer"). The version digit stays 4, as App Runner's model
-  // allows versions 1 to 5 only.
+  // saves each accepted write most of a page of the log (BENCHMARKS.md, "What
+  // a write costs the writer"). The version digit stays 4, as App Runner's
+  // model allows versions 1 to 5 only.
   std::string NewOperationId() override;
   std::string NewUrlLabel() override;
 
