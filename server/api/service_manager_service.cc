@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "api/arena_messages.h"
 #include "api/call_record.h"
 #include "api/grpc_status.h"
 #include "api/operation_waiter.h"
@@ -136,7 +137,31 @@ ServiceManagerService::ServiceManagerService(store::Store& store,
       authorizer_(authorizer),
       options_(std::move(options)),
       on_accepted_(std::move(on_accepted)),
-      write_pool_(options_.write_threads) {}
+      write_pool_(options_.write_threads) {
+  // Each unary call's request and response live on one arena.
+  SetMessageAllocatorFor_CreateService(ArenaMessages());
+  SetMessageAllocatorFor_DescribeService(ArenaMessages());
+  SetMessageAllocatorFor_ListServices(ArenaMessages());
+  SetMessageAllocatorFor_UpdateService(ArenaMessages());
+  SetMessageAllocatorFor_StartDeployment(ArenaMessages());
+  SetMessageAllocatorFor_PauseService(ArenaMessages());
+  SetMessageAllocatorFor_ResumeService(ArenaMessages());
+  SetMessageAllocatorFor_DeleteService(ArenaMessages());
+  SetMessageAllocatorFor_ListOperations(ArenaMessages());
+  SetMessageAllocatorFor_DescribeOperation(ArenaMessages());
+  SetMessageAllocatorFor_WaitOperation(ArenaMessages());
+  SetMessageAllocatorFor_CancelOperation(ArenaMessages());
+  SetMessageAllocatorFor_TagResource(ArenaMessages());
+  SetMessageAllocatorFor_UntagResource(ArenaMessages());
+  SetMessageAllocatorFor_ListTagsForResource(ArenaMessages());
+  SetMessageAllocatorFor_NotifySourceVersion(ArenaMessages());
+  SetMessageAllocatorFor_CreateConnection(ArenaMessages());
+  SetMessageAllocatorFor_DeleteConnection(ArenaMessages());
+  SetMessageAllocatorFor_ListConnections(ArenaMessages());
+  SetMessageAllocatorFor_AssociateCustomDomain(ArenaMessages());
+  SetMessageAllocatorFor_DisassociateCustomDomain(ArenaMessages());
+  SetMessageAllocatorFor_DescribeCustomDomains(ArenaMessages());
+}
 
 absl::StatusOr<domain::ServiceRef> ServiceManagerService::Resolve(
     const Caller& caller, absl::string_view arn,
