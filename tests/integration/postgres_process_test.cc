@@ -72,10 +72,10 @@ class PostgresProcessTest : public ::servicemanager::testing::ProcessFixture {
     pqxx::connection c(schema_->url());
     pqxx::nontransaction t(c);
     return t
-        .exec(absl::StrCat("SELECT count(*) FROM pg_stat_activity"
-                           " WHERE application_name = ",
-                           t.quote(schema_->name()),
-                           " AND wait_event_type = 'Lock'"))[0][0]
+        .exec_params(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = $1 AND wait_event_type = 'Lock'",
+            schema_->name())[0][0]
         .as<int>();
   }
 
@@ -115,8 +115,8 @@ TEST_F(PostgresProcessTest, PoolSizeBoundsTheConnectionsOfTheCalls) {
   // Another session locks the service's row, so a pause of it waits.
   pqxx::connection locker(schema_->url());
   pqxx::work lock(locker);
-  lock.exec(absl::StrCat("SELECT 1 FROM services WHERE service_id = ",
-                         lock.quote(service.service_id()), " FOR UPDATE"));
+  lock.exec_params("SELECT 1 FROM services WHERE service_id = $1 FOR UPDATE",
+                   service.service_id());
   grpc::Status paused;
   std::thread pause([&] {
     grpc::ClientContext context;
