@@ -1,10 +1,10 @@
 // sm_bench_seed: writes a benchmark database directly, without RPCs: the
 // schema from the server's own migrations, then services (RUNNING, or PAUSED
 // with --paused; each with its configuration and image) and their finished
-// operations. The first
-// service gets --hot-operations more, for deep pages. Indexes are dropped
-// while rows go in and built again after, which is how SQLite loads fastest;
-// the service snapshots are written after them in one statement.
+// operations. The first service gets --hot-operations more, for deep pages.
+// Indexes are dropped while rows go in and built again after, which is how
+// SQLite loads fastest; the service snapshots are written after them in one
+// statement.
 #include <sqlite3.h>
 
 #include <cstdint>
