@@ -22,15 +22,16 @@ template <typename Request, typename Response>
 class ArenaMessageAllocator final
     : public grpc::MessageAllocator<Request, Response> {
  public:
+  // The messages of a DescribeService call take about 1.6 KiB of it, and
+  // more with each environment variable; a larger call (a page of a listing)
+  // gets further blocks from the heap.
+  static constexpr size_t kInitialBlockBytes = 4096;
+
   grpc::MessageHolder<Request, Response>* AllocateMessages() override {
     return new Holder;
   }
 
  private:
-  // What a DescribeService call takes, with room to spare; a larger call
-  // (a page of a listing) gets further blocks from the heap.
-  static constexpr size_t kInitialBlockBytes = 4096;
-
   class Holder final : public grpc::MessageHolder<Request, Response> {
    public:
     Holder() : arena_(Options(initial_block_)) {
