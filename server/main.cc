@@ -5,7 +5,6 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -34,7 +33,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/authorizer.h"
 #include "api/change_hub.h"
@@ -47,6 +45,7 @@
 #include "common/clock.h"
 #include "common/id_generator.h"
 #include "common/log.h"
+#include "common/process_defaults.h"
 #include "domain/arn.h"
 #include "grpc/health/v1/health.pb.h"
 #include "observability/metrics.h"
@@ -677,16 +676,10 @@ int Run(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Lock-order checking costs every absl::Mutex operation a graph lookup; the
-  // tests keep it on, the server does not need it.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // glibc hands freed memory back to the kernel once 128 KiB lie free at the
-  // top of a thread's arena. Each write batch frees that much and allocates
-  // it again, so every batch cost a madvise, whose TLB flush interrupts both
-  // cores, and page faults to get the memory back. Keeping it halved a
-  // PauseService's CPU (BENCHMARKS.md, "What random ids cost the writes").
-  // Memory that stays free is still handed back above 64 MiB.
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  // Lock-order checking off; freed heap kept up to 64 MiB. Each write batch
+  // frees and allocates again more than glibc's default of 128 KiB, and
+  // keeping it halved a PauseService's CPU.
+  servicemanager::common::SetServingProcessDefaults();
   // Each write of a group commit runs in a savepoint, whose undo pages SQLite
   // keeps in memory up to this size and past it in a temporary file, for the
   // rest of the transaction. At the default of 64 KiB, a write that changed
