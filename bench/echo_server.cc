@@ -1,6 +1,7 @@
 // sm_bench_echo: a gRPC server with one trivial RPC, built and threaded like
-// servicemanager (callback API, default server threads). Prints
-// "listening on 127.0.0.1:PORT" and serves until SIGTERM or SIGINT.
+// servicemanager (callback API, default server threads) and started with the
+// same process defaults. Prints "listening on 127.0.0.1:PORT" and serves
+// until SIGTERM or SIGINT.
 #include <grpcpp/grpcpp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "common/process_defaults.h"
 #include "echo.grpc.pb.h"
 
 namespace {
@@ -36,6 +38,7 @@ class EchoService final : public servicemanager::bench::Echo::CallbackService {
 }  // namespace
 
 int main(int argc, char** argv) {
+  servicemanager::common::SetServingProcessDefaults();
   CLI::App app{"A trivial gRPC server: the benchmark's baseline."};
   std::string listen = "127.0.0.1:0";
   int payload_bytes = 1000;
