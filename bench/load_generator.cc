@@ -32,6 +32,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/seeded_ids.h"
+#include "common/process_defaults.h"
 #include "echo.grpc.pb.h"
 #include "servicemanager/v1/service_manager.grpc.pb.h"
 
@@ -342,6 +343,7 @@ class Load {
 }  // namespace
 
 int main(int argc, char** argv) {
+  servicemanager::common::SetServingProcessDefaults();
   Options options;
   std::string targets;
   CLI::App app{"Load generator of the ServiceManager benchmark (127.0.0.1)."};

@@ -22,9 +22,9 @@ template <typename Request, typename Response>
 class ArenaMessageAllocator final
     : public grpc::MessageAllocator<Request, Response> {
  public:
-  // The messages of a DescribeService call take about 1.6 KiB of it, and
-  // more with each environment variable; a larger call (a page of a listing)
-  // gets further blocks from the heap.
+  // Each call's first arena block, inside its holder. A DescribeService
+  // call's messages take about 1.6 KiB, more with each environment variable;
+  // a larger call (a page of a listing) gets further blocks from the heap.
   static constexpr size_t kInitialBlockBytes = 4096;
 
   grpc::MessageHolder<Request, Response>* AllocateMessages() override {

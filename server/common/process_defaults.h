@@ -1,6 +1,7 @@
 // Process-wide settings for a process that serves gRPC: servicemanager sets
-// them first thing in main, and so does the benchmark's echo server, so that
-// the baseline it stands for runs gRPC as the server does.
+// them first thing in main. The benchmark's echo server and load generator
+// set them too, so that its baseline and its client run gRPC as the server
+// does.
 #ifndef SERVICEMANAGER_SERVER_COMMON_PROCESS_DEFAULTS_H_
 #define SERVICEMANAGER_SERVER_COMMON_PROCESS_DEFAULTS_H_
 
