@@ -298,8 +298,10 @@ void OperationsTest::ExpectReflectionDescribesTheServices() {
 }
 
 TEST_F(OperationsTest, MetricsEndpointServesTheFamiliesAndCounts) {
+  // The create stays queued for the worker's delay, in which the test must
+  // see the queue's depth: seconds, so that a loaded machine has the time.
   StartServer({"--listen", "127.0.0.1:0", "--data-dir", data().string(),
-               "--metrics-listen", "127.0.0.1:0", "--worker-delay-ms", "1000"});
+               "--metrics-listen", "127.0.0.1:0", "--worker-delay-ms", "4000"});
   ASSERT_GT(metrics_port_, 0) << Log();
   std::string text = Scrape();
   EXPECT_THAT(

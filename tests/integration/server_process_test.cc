@@ -416,7 +416,10 @@ TEST_F(ServerProcessTest, AThousandWaitersReturnWhenTheOperationEnds) {
   }
   std::cout << "the last waiter returned " << absl::FormatDuration(latest)
             << " after the operation ended\n";
-  EXPECT_LT(latest, absl::Seconds(2));
+  // A waiter left unwoken would run to its timeout and fail done() above;
+  // this bounds how long the wake-ups of all 1,000 take, with room for a
+  // loaded machine.
+  EXPECT_LT(latest, absl::Seconds(5));
 }
 
 TEST_F(ServerProcessTest, SmctlWaitsForTheOperationAndFailsWhenItFails) {
