@@ -9,14 +9,14 @@
 # Each figure is the median of the rounds. A read scenario runs on the 10k and
 # the 1M database in one interleaved pair per round (pair, below), and echo in
 # two halves around the describe pair. Usage:
-#   bench/run.sh [--rounds N] [--seconds S] [--scale-services N]
+#   bench/run.sh [--rounds N] [--seconds S] [--e2e-seconds S] [--scale-services N]
 # The 1M-service database is seeded once and kept in build-release/bench-data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=3
 seconds=4
-e2e_seconds=15
+e2e_seconds=30
 scale_services=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -70,6 +70,17 @@ copy_of() {
   cp "$data/$1/servicemanager.db" "$dir/"
   sync "$dir/servicemanager.db"
   echo "$dir"
+}
+
+# gauge PORT NAME: the value of gauge NAME on the /metrics endpoint at PORT,
+# as an integer (bash's /dev/tcp: no HTTP client to install).
+gauge() {
+  local reply
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  reply=$(cat <&3)
+  exec 3<&-
+  awk -v name="$2" '$1 == name { printf "%d\n", $2 }' <<<"$reply"
 }
 
 # start_server DIR [FLAGS...]: starts servicemanager on DIR; sets $port and
@@ -215,14 +226,28 @@ for round in $(seq 1 "$rounds"); do
   stop_server "$server_pid"
 
   # Accepted and finished in the same window, with the worker's compute
-  # step at zero.
+  # step at zero. Every second of the load, the queue's depth (operations
+  # accepted and not yet ended) is read from /metrics, and the most of each
+  # half is kept: a worker that keeps up holds it near one batch (256) in
+  # both; one that falls behind adds its shortfall every second.
   dir=$(copy_of writes "e2e-$round")
-  start_server "$dir" --worker-delay-ms 0
-  line=$("$bin/sm_bench_load" --duration-seconds "$e2e_seconds" --target 127.0.0.1:$port --scenario pause --seeded 300000 2>>"$work/load.err")
+  start_server "$dir" --worker-delay-ms 0 --metrics-listen 127.0.0.1:0
+  metrics_port=$(grep -o "metrics: serving http://127.0.0.1:[0-9]*" "$dir/server.log" | grep -o "[0-9]*$")
+  "$bin/sm_bench_load" --duration-seconds "$e2e_seconds" --target 127.0.0.1:$port --scenario pause --seeded 300000 >"$dir/load.out" 2>>"$work/load.err" &
+  load_pid=$!
+  depths=()
+  while sleep 1 && kill -0 "$load_pid" 2>/dev/null; do
+    depths+=("$(gauge "$metrics_port" servicemanager_operation_queue_depth)")
+  done
+  wait "$load_pid"
+  line=$(cat "$dir/load.out")
   stop_server "$server_pid"
+  half=$(( ${#depths[@]} / 2 ))
+  first_max=$(printf '%s\n' "${depths[@]:0:$half}" | sort -n | tail -1)
+  second_max=$(printf '%s\n' "${depths[@]:$half}" | sort -n | tail -1)
   counts=$(sqlite3 "$dir/servicemanager.db" "SELECT COUNT(*), SUM(ended_at IS NOT NULL), SUM(ended_at IS NULL), CAST(AVG(ended_at - started_at) / 1000 AS INTEGER) FROM operations WHERE type = 'PAUSE_SERVICE'")
   IFS='|' read -r accepted finished open mean_ms <<<"$counts"
-  record e2e "result accepted=$accepted finished=$finished open_at_stop=$open mean_accept_to_end_ms=$mean_ms ${line#result scenario=pause }"
+  record e2e "result accepted=$accepted finished=$finished open_at_stop=$open mean_accept_to_end_ms=$mean_ms backlog_first_half_max=${first_max:-0} backlog_second_half_max=${second_max:-0} ${line#result scenario=pause }"
 
   dir=$(copy_of read-10k "mixed-$round")
   start_server "$dir" --worker-delay-ms 0
@@ -251,7 +276,7 @@ done
 echo "figure sqlite_ceiling qps=$(median sqlite_ceiling qps)"
 accepted=$(median e2e accepted)
 finished=$(median e2e finished)
-echo "figure e2e accepted=$accepted finished=$finished open_at_stop=$(median e2e open_at_stop) mean_accept_to_end_ms=$(median e2e mean_accept_to_end_ms) accept_qps=$(median e2e qps)"
+echo "figure e2e accepted=$accepted finished=$finished open_at_stop=$(median e2e open_at_stop) mean_accept_to_end_ms=$(median e2e mean_accept_to_end_ms) backlog_first_half_max=$(median e2e backlog_first_half_max) backlog_second_half_max=$(median e2e backlog_second_half_max) accept_qps=$(median e2e qps)"
 echo "figure scale startup_ms=$(median scale_startup ms) peak_rss_kib=$(median scale_peak_rss kib) cached_at_round_start_pct=$(median scale_cached pct)"
 
 ratio describe_qps_vs_echo "$(div "$(median describe qps)" "$(median echo qps)")" ">=" 0.7
